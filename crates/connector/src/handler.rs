@@ -1,0 +1,299 @@
+//! Integration commands: DISCOVER, START_INGEST, SUBSCRIBE, UNSUBSCRIBE and the APIM 4.4 pair
+//! LIST and FETCH, each turned into provider calls and a reply.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use federation_core::{Api, ApiSink, DiscoverRequest, ProviderError, Selection};
+use federation_protocol::payload::{
+    DiscoverReplyPayload, Empty, FetchReplyPayload, ListReplyPayload, StartIngestReplyPayload,
+    SubscribeReplyPayload,
+};
+use federation_protocol::{Command, CommandPayload, CommandType, Reply, ReplyPayload};
+use tokio::time::Instant as TokioInstant;
+
+use crate::context::ChannelContext;
+use crate::ingest;
+use crate::metrics;
+
+/// Work to start once the reply is written (the INGEST push after START_INGEST).
+pub(crate) type FollowUp = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A handler's result.
+pub(crate) struct Outcome {
+    pub(crate) reply: Reply,
+    pub(crate) then: Option<FollowUp>,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Self {
+        Self { reply, then: None }
+    }
+}
+
+/// Runs one integration command.
+pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcome {
+    let id = command.id.clone();
+    let command_type = command.command_type();
+    match command.payload {
+        CommandPayload::Discover(_) => discover(&id, &ctx).await.into(),
+        CommandPayload::List(_) => list(&id, &ctx).await.into(),
+        CommandPayload::StartIngest(payload) => {
+            start_ingest(&id, payload.ingest_job_id, payload.api_ids, &ctx).await
+        }
+        CommandPayload::Fetch(payload) => fetch(&id, payload.selected_ids(), &ctx).await.into(),
+        CommandPayload::Subscribe(payload) => {
+            subscribe(&id, &payload.api_id, &payload.subscription, &ctx).await.into()
+        }
+        CommandPayload::Unsubscribe(payload) => {
+            unsubscribe(&id, &payload.api_id, &payload.subscription, &ctx).await.into()
+        }
+        _ => Reply::no_reply(id, &command_type).into(),
+    }
+}
+
+fn error_reply(id: &str, command_type: CommandType, error: &ProviderError) -> Reply {
+    Reply::error(id, command_type, error.details())
+}
+
+/// What a time-boxed discovery produced.
+struct Walk {
+    apis: Vec<Api>,
+    partial: bool,
+}
+
+/// Runs `discover` and collects what it emits until it ends or `deadline` passes; at the
+/// deadline the sink closes, so the provider's next emit fails with `Cancelled` and it stops.
+async fn walk(
+    ctx: &ChannelContext,
+    request: DiscoverRequest,
+    deadline: TokioInstant,
+) -> Result<Walk, ProviderError> {
+    let (sink, mut rx) = ApiSink::channel(256);
+    let provider = ctx.provider.clone();
+    let mut work = tokio::spawn(async move {
+        let result = provider.discover(&request, &sink).await;
+        drop(sink);
+        result
+    });
+    let mut apis = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut partial = false;
+    loop {
+        tokio::select! {
+            next = rx.recv() => match next {
+                Some(api) => {
+                    if seen.insert(api.id.clone()) {
+                        apis.push(api);
+                    } else {
+                        tracing::warn!(api_id = %api.id, "The provider emitted the same API id twice; keeping the first.");
+                    }
+                }
+                None => break,
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                partial = true;
+                break;
+            }
+        }
+    }
+    drop(rx);
+    if partial {
+        // Let the provider notice the closed sink, but don't wait for it.
+        work.abort();
+        return Ok(Walk { apis, partial });
+    }
+    match (&mut work).await {
+        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Walk { apis, partial }),
+        Ok(Err(error)) => Err(error),
+        Err(join) => Err(ProviderError::backend(format!("the provider's discovery task failed: {join}"))),
+    }
+}
+
+async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
+    let started = Instant::now();
+    let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
+    let result = walk(ctx, DiscoverRequest::preview(), deadline).await;
+    metrics::seconds(
+        metrics::DISCOVERY_DURATION,
+        &[("integration", ctx.integration_id.clone())],
+        started.elapsed(),
+    );
+    match result {
+        Ok(walk) => {
+            if walk.partial {
+                tracing::warn!(
+                    apis = walk.apis.len(),
+                    timeout = ?ctx.limits.discover_timeout,
+                    "Discovery did not finish in time; replying with a partial list."
+                );
+            } else {
+                tracing::info!(apis = walk.apis.len(), "Discovery finished.");
+            }
+            metrics::add(metrics::APIS_DISCOVERED, &ctx.integration_id, walk.apis.len() as u64);
+            let apis = walk.apis.iter().map(Api::summary).collect();
+            Reply::succeeded(
+                id,
+                CommandType::Discover,
+                ReplyPayload::Discover(DiscoverReplyPayload {
+                    apis,
+                    is_partial_discovery: walk.partial,
+                }),
+            )
+        }
+        Err(error) => {
+            tracing::error!(error = %error.details(), "Discovery failed.");
+            error_reply(id, CommandType::Discover, &error)
+        }
+    }
+}
+
+async fn list(id: &str, ctx: &ChannelContext) -> Reply {
+    let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
+    match walk(ctx, DiscoverRequest::preview(), deadline).await {
+        Ok(walk) => {
+            if walk.partial {
+                tracing::warn!(apis = walk.apis.len(), "LIST did not finish in time; replying with what was found.");
+            }
+            let apis = walk.apis.iter().map(Api::summary).collect();
+            Reply::succeeded(id, CommandType::List, ReplyPayload::List(ListReplyPayload { apis }))
+        }
+        Err(error) => error_reply(id, CommandType::List, &error),
+    }
+}
+
+async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
+    let selection = Selection::from_api_ids(Some(&ids));
+    let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
+    match walk(ctx, DiscoverRequest::full(selection), deadline).await {
+        Ok(walk) => {
+            if walk.partial {
+                tracing::warn!(
+                    apis = walk.apis.len(),
+                    "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
+                );
+            }
+            metrics::add(metrics::APIS_INGESTED, &ctx.integration_id, walk.apis.len() as u64);
+            let apis = walk.apis.into_iter().map(Api::for_ingest).collect();
+            Reply::succeeded(id, CommandType::Fetch, ReplyPayload::Fetch(FetchReplyPayload { apis }))
+        }
+        Err(error) => error_reply(id, CommandType::Fetch, &error),
+    }
+}
+
+async fn start_ingest(
+    id: &str,
+    job_id: String,
+    api_ids: Option<Vec<String>>,
+    ctx: &Arc<ChannelContext>,
+) -> Outcome {
+    let started = Instant::now();
+    let selection = Selection::from_api_ids(api_ids.as_deref());
+    // Count what will be pushed: the preview of the selection, so `total` is exact.
+    let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
+    let walk = match walk(ctx, DiscoverRequest { depth: federation_core::Depth::Preview, selection }, deadline).await {
+        Ok(walk) if walk.partial => {
+            let error = ProviderError::backend(format!(
+                "listing the selected APIs took longer than {:?}; retry with fewer APIs",
+                ctx.limits.discover_timeout
+            ));
+            return error_reply(id, CommandType::StartIngest, &error).into();
+        }
+        Ok(walk) => walk,
+        Err(error) => {
+            tracing::error!(error = %error.details(), "Ingest could not start.");
+            return error_reply(id, CommandType::StartIngest, &error).into();
+        }
+    };
+    let ids: BTreeSet<String> = walk.apis.into_iter().map(|a| a.id).collect();
+    let total = ids.len() as u64;
+    tracing::info!(ingest_job_id = %job_id, total, "Ingest accepted.");
+    let reply = Reply::succeeded(
+        id,
+        CommandType::StartIngest,
+        ReplyPayload::StartIngest(StartIngestReplyPayload {
+            ingest_job_id: job_id.clone(),
+            total,
+        }),
+    );
+    let then: Option<FollowUp> = (total > 0).then(|| {
+        let ctx = ctx.clone();
+        Box::pin(async move { ingest::push(ctx, job_id, ids, started).await }) as FollowUp
+    });
+    Outcome { reply, then }
+}
+
+async fn subscribe(
+    id: &str,
+    api_id: &str,
+    subscription: &federation_core::Subscription,
+    ctx: &ChannelContext,
+) -> Reply {
+    let outcome = async {
+        ctx.provider
+            .capabilities()
+            .check(&ctx.provider_type, subscription)?;
+        ctx.provider.subscribe(api_id, subscription).await
+    }
+    .await;
+    match outcome {
+        Ok(mut result) => {
+            if result.gravitee_subscription_id.is_empty() {
+                result.gravitee_subscription_id = subscription.gravitee_subscription_id.clone();
+            }
+            tracing::info!(
+                subscription_id = %subscription.gravitee_subscription_id,
+                api_id,
+                "Subscription created."
+            );
+            metrics::counter(metrics::SUBSCRIPTIONS_CREATED, &ctx.integration_id, &[("outcome", "success".into())]);
+            Reply::succeeded(
+                id,
+                CommandType::Subscribe,
+                ReplyPayload::Subscribe(SubscribeReplyPayload { subscription: result }),
+            )
+        }
+        Err(error) => {
+            tracing::warn!(
+                subscription_id = %subscription.gravitee_subscription_id,
+                api_id,
+                error = %error.details(),
+                "Subscription refused."
+            );
+            metrics::counter(metrics::SUBSCRIPTIONS_CREATED, &ctx.integration_id, &[("outcome", "error".into())]);
+            error_reply(id, CommandType::Subscribe, &error)
+        }
+    }
+}
+
+async fn unsubscribe(
+    id: &str,
+    api_id: &str,
+    subscription: &federation_core::Subscription,
+    ctx: &ChannelContext,
+) -> Reply {
+    match ctx.provider.revoke(api_id, subscription).await {
+        Ok(()) => {
+            tracing::info!(
+                subscription_id = %subscription.gravitee_subscription_id,
+                api_id,
+                "Subscription revoked."
+            );
+            metrics::counter(metrics::SUBSCRIPTIONS_REVOKED, &ctx.integration_id, &[("outcome", "success".into())]);
+            Reply::succeeded(id, CommandType::Unsubscribe, ReplyPayload::Empty(Empty {}))
+        }
+        Err(error) => {
+            tracing::warn!(
+                subscription_id = %subscription.gravitee_subscription_id,
+                api_id,
+                error = %error.details(),
+                "Revocation failed."
+            );
+            metrics::counter(metrics::SUBSCRIPTIONS_REVOKED, &ctx.integration_id, &[("outcome", "error".into())]);
+            error_reply(id, CommandType::Unsubscribe, &error)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The INGEST push that follows a START_INGEST reply: full definitions of the selected APIs,
+//! streamed from the provider into batches, each sent as an INGEST command and awaited before
+//! the next; the last batch carries `done: true`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use federation_core::{Api, ApiSink, DiscoverRequest, ProviderError, Selection};
+use federation_protocol::payload::IngestPayload;
+use federation_protocol::{Command, CommandPayload};
+
+use crate::context::ChannelContext;
+use crate::metrics;
+
+/// Pushes the job. Errors are logged: the controller marks the job timed out 5 minutes after
+/// the last batch it received, which is how an administrator sees that it failed.
+pub(crate) async fn push(ctx: Arc<ChannelContext>, job_id: String, ids: BTreeSet<String>, started: Instant) {
+    tokio::time::sleep(ctx.limits.ingest_start_delay).await;
+    let total = ids.len();
+    let (sink, mut rx) = ApiSink::channel(ctx.limits.batch_size.max(1) * 2);
+    let provider = ctx.provider.clone();
+    let mut walk = tokio::spawn(async move {
+        let result = provider
+            .discover(&DiscoverRequest::full(Selection::Only(ids)), &sink)
+            .await;
+        drop(sink);
+        result
+    });
+    let mut batcher = Batcher::new(ctx.limits.batch_size, ctx.limits.max_message_size / 4 * 3);
+    let mut pushed = 0usize;
+    while let Some(api) = rx.recv().await {
+        if let Some(batch) = batcher.push(api.for_ingest()) {
+            let count = batch.len();
+            if !send(&ctx, &job_id, batch, false).await {
+                walk.abort();
+                return;
+            }
+            pushed += count;
+        }
+    }
+    match (&mut walk).await {
+        Ok(Ok(()) | Err(ProviderError::Cancelled)) => {}
+        Ok(Err(error)) => {
+            tracing::error!(
+                ingest_job_id = %job_id,
+                error = %error.details(),
+                "The provider failed during ingest; the job will show as timed out in APIM."
+            );
+            return;
+        }
+        Err(join) => {
+            tracing::error!(ingest_job_id = %job_id, error = %join, "The ingest task failed.");
+            return;
+        }
+    }
+    let last = batcher.finish();
+    let count = last.len();
+    if send(&ctx, &job_id, last, true).await {
+        pushed += count;
+        if pushed != total {
+            tracing::warn!(
+                ingest_job_id = %job_id,
+                pushed,
+                total,
+                "Fewer APIs were ingested than announced (some disappeared meanwhile)."
+            );
+        }
+        tracing::info!(ingest_job_id = %job_id, pushed, elapsed = ?started.elapsed(), "Ingest finished.");
+        metrics::seconds(
+            metrics::INGEST_DURATION,
+            &[("integration", ctx.integration_id.clone())],
+            started.elapsed(),
+        );
+    }
+}
+
+async fn send(ctx: &ChannelContext, job_id: &str, apis: Vec<Api>, done: bool) -> bool {
+    let count = apis.len();
+    let command = Command::new(
+        uuid::Uuid::new_v4().to_string(),
+        CommandPayload::Ingest(IngestPayload {
+            ingest_job_id: job_id.to_owned(),
+            apis,
+            done,
+        }),
+    );
+    let result = ctx
+        .link
+        .request(&command, ctx.limits.reply_timeout, ctx.limits.session_wait)
+        .await;
+    let outcome = match &result {
+        Ok(reply) if reply.is_success() => "success",
+        Ok(_) => "error",
+        Err(_) => "timeout",
+    };
+    metrics::counter(
+        metrics::COMMANDS_SENT,
+        &ctx.integration_id,
+        &[("type", "INGEST".into()), ("outcome", outcome.into())],
+    );
+    match result {
+        Ok(reply) if reply.is_success() => {
+            metrics::add(metrics::APIS_INGESTED, &ctx.integration_id, count as u64);
+            tracing::debug!(ingest_job_id = %job_id, apis = count, done, "INGEST batch accepted.");
+            true
+        }
+        Ok(reply) => {
+            tracing::error!(
+                ingest_job_id = %job_id,
+                details = reply.error_details.as_deref().unwrap_or("no details"),
+                "The controller rejected an INGEST batch; stopping this ingest."
+            );
+            false
+        }
+        Err(error) => {
+            tracing::error!(ingest_job_id = %job_id, %error, "An INGEST batch got no reply; stopping this ingest.");
+            false
+        }
+    }
+}
+
+/// Cuts the stream into batches of at most `size` APIs and about `max_bytes` of JSON. A batch
+/// is released when the next API arrives, so the last one is never empty and carries `done`.
+struct Batcher {
+    size: usize,
+    max_bytes: usize,
+    batch: Vec<Api>,
+    bytes: usize,
+}
+
+impl Batcher {
+    fn new(size: usize, max_bytes: usize) -> Self {
+        Self {
+            size: size.max(1),
+            max_bytes: max_bytes.max(1),
+            batch: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    fn push(&mut self, mut api: Api) -> Option<Vec<Api>> {
+        let mut bytes = json_len(&api);
+        if bytes > self.max_bytes {
+            tracing::warn!(
+                api_id = %api.id,
+                bytes,
+                "This API's documents exceed the message size limit; ingesting it without pages."
+            );
+            api.pages = Some(Vec::new());
+            bytes = json_len(&api);
+        }
+        let full = self.batch.len() >= self.size || self.bytes + bytes > self.max_bytes;
+        let ready = (!self.batch.is_empty() && full).then(|| {
+            self.bytes = 0;
+            std::mem::take(&mut self.batch)
+        });
+        self.batch.push(api);
+        self.bytes += bytes;
+        ready
+    }
+
+    fn finish(self) -> Vec<Api> {
+        self.batch
+    }
+}
+
+fn json_len(api: &Api) -> usize {
+    serde_json::to_vec(api).map_or(0, |v| v.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(i: usize, doc_bytes: usize) -> Api {
+        Api::new(format!("u{i}"), format!("i{i}"), "n").with_page(federation_core::Page::new(
+            federation_core::PageType::Swagger,
+            "x".repeat(doc_bytes),
+            "f",
+        ))
+    }
+
+    #[test]
+    fn batches_by_count_and_keeps_the_last_one_for_done() {
+        let mut batcher = Batcher::new(2, 1 << 20);
+        let released: Vec<usize> = (0..5).filter_map(|i| batcher.push(api(i, 10))).map(|b| b.len()).collect();
+        assert_eq!(released, [2, 2]);
+        assert_eq!(batcher.finish().len(), 1);
+    }
+
+    #[test]
+    fn batches_by_size_and_strips_oversized_documents() {
+        let mut batcher = Batcher::new(100, 1_000);
+        assert!(batcher.push(api(0, 600)).is_none());
+        let released = batcher.push(api(1, 600)).unwrap();
+        assert_eq!(released.len(), 1);
+        // Stripped of its pages, the oversized API fits next to the previous one.
+        assert!(batcher.push(api(2, 5_000)).is_none());
+        let last = batcher.finish();
+        assert_eq!(last.len(), 2);
+        assert_eq!(last[0].pages.as_ref().unwrap()[0].content.len(), 600);
+        assert_eq!(last[1].pages.as_deref(), Some(&[][..]));
+    }
+}

@@ -1,0 +1,111 @@
+//! Shared set-up for the connector's tests: a simulator, a connector configured for it, and an
+//! in-memory provider, all on loopback.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use federation_config::{ConnectorConfig, HeaderConfig, ProxyConfig};
+use federation_connector::{Connector, ConnectorError, Integration, StatusBoard};
+use federation_core::Secret;
+use federation_simulator::{Simulator, SimulatorConfig};
+use federation_testkit::MemoryProvider;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const TOKEN: &str = "test-token";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A simulator that knows `integrations` (id, provider) and requires [`TOKEN`].
+pub async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
+    simulator_with(integrations, |c| c).await
+}
+
+pub async fn simulator_with(
+    integrations: &[(&str, &str)],
+    tweak: impl FnOnce(SimulatorConfig) -> SimulatorConfig,
+) -> Simulator {
+    let mut config = SimulatorConfig::default().token(TOKEN);
+    for (id, provider) in integrations {
+        config = config.integration(*id, *provider);
+    }
+    Simulator::start(tweak(config)).await.unwrap()
+}
+
+/// Connector settings for `endpoint`: bearer token, fast backoff without jitter.
+pub fn connector_config(endpoint: &str) -> ConnectorConfig {
+    let mut config = ConnectorConfig::default();
+    config.ws.endpoints = vec![endpoint.to_owned()];
+    config.ws.headers = vec![HeaderConfig {
+        name: "Authorization".into(),
+        value: Secret::new(format!("bearer {TOKEN}")),
+    }];
+    config.ws.backoff.initial_delay_ms = 100;
+    config.ws.backoff.multiplier = 2.0;
+    config.ws.backoff.jitter = 0.0;
+    config.commands.shutdown_grace_ms = 2_000;
+    config
+}
+
+/// A running connector.
+pub struct Running {
+    pub status: StatusBoard,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<Result<(), ConnectorError>>,
+}
+
+impl Running {
+    /// Requests shutdown and returns what `run` returned.
+    pub async fn stop(mut self) -> Result<(), ConnectorError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(WAIT, self.task).await.unwrap().unwrap()
+    }
+
+    /// Waits for `run` to return on its own.
+    pub async fn finished(self) -> Result<(), ConnectorError> {
+        tokio::time::timeout(WAIT, self.task).await.unwrap().unwrap()
+    }
+}
+
+/// Starts a connector serving `integrations`.
+pub fn start(config: &ConnectorConfig, integrations: Vec<Integration>) -> Running {
+    let mut connector = Connector::new(config, &ProxyConfig::default()).unwrap();
+    for integration in integrations {
+        connector = connector.with_integration(integration);
+    }
+    let status = connector.status();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(connector.run(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        status,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// A memory provider with `apis` sample APIs, as an integration.
+pub fn memory(id: &str, apis: usize) -> (Arc<MemoryProvider>, Integration) {
+    let provider = Arc::new(MemoryProvider::with_sample_apis(apis));
+    let integration = Integration::new(id, "memory", provider.clone());
+    (provider, integration)
+}
+
+/// Polls `probe` until it holds.
+pub async fn eventually(what: &str, probe: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !probe() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs `f` with a deadline.
+pub async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, f).await.expect("timed out")
+}

@@ -1,0 +1,227 @@
+//! The [`Provider`] trait: what a vendor integration does for the controller.
+//!
+//! # The contract
+//!
+//! The connector calls a provider for four controller commands:
+//!
+//! | command | call | timing |
+//! |---|---|---|
+//! | `DISCOVER` | [`Provider::discover`] with [`Depth::Preview`] | the reply is due within 60 s; the connector stops listening at its deadline and replies with what arrived, marked partial |
+//! | `START_INGEST` | [`Provider::discover`] with [`Depth::Full`] and the selected ids | streamed into INGEST batches in the background after the reply |
+//! | `SUBSCRIBE` | [`Provider::subscribe`] | within 60 s |
+//! | `UNSUBSCRIBE` | [`Provider::revoke`] | within 60 s |
+//!
+//! Rules every provider keeps (the test kit checks them):
+//!
+//! - **Preview is cheap.** With [`Depth::Preview`] emit `uniqueId`, `id`, `name` and `version`
+//!   without fetching documents; with [`Depth::Full`] emit pages, plans and metadata too.
+//! - **Stream, don't collect.** Emit each API into the [`ApiSink`] as soon as it is ready. When
+//!   [`ApiSink::emit`] returns [`ProviderError::Cancelled`], stop and return.
+//! - **Ids are stable.** The same vendor object gives the same `uniqueId` and `id` on every run.
+//! - **Subscribe is idempotent.** The controller may deliver the same subscription twice (a
+//!   retried command, a reconnect): the second call returns the same credential, it does not
+//!   create another one.
+//! - **Revoke is idempotent.** Revoking a credential that is already gone succeeds: an error
+//!   keeps the subscription open in the controller for ever.
+//! - **Put what revoke needs in the subscription result's metadata.** `UNSUBSCRIBE` brings it
+//!   back; nothing else about the subscription is guaranteed to come back.
+//! - Retrying vendor throttling is the provider's job; it knows the vendor's quotas.
+//! - Methods may be called concurrently from several tasks.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::error::ProviderError;
+use crate::model::{Subscription, SubscriptionResult, SubscriptionType};
+use crate::sink::ApiSink;
+
+/// A vendor integration.
+///
+/// The trait is object safe: binaries hold providers as `Arc<dyn Provider>`, chosen at run time
+/// from `integration.providers[i].type`.
+#[async_trait]
+pub trait Provider: Send + Sync + Debug + 'static {
+    /// What this provider can do. The connector refuses unsupported subscription types before
+    /// calling [`Provider::subscribe`]; a provider still checks them itself.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Emits the APIs the request selects into `sink`, at the requested depth.
+    async fn discover(&self, request: &DiscoverRequest, sink: &ApiSink) -> Result<(), ProviderError>;
+
+    /// Issues a credential for `subscription` on the API whose provider id is `api_id`.
+    async fn subscribe(
+        &self,
+        api_id: &str,
+        subscription: &Subscription,
+    ) -> Result<SubscriptionResult, ProviderError>;
+
+    /// Revokes the credential `subscription` names (its metadata is what `subscribe` returned).
+    /// Succeeds when the credential is already gone.
+    async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError>;
+
+    /// Whether the provider can currently do its job (answers `HEALTH_CHECK`). The default is
+    /// healthy; override it to report, say, expired credentials. Keep it fast: no vendor call
+    /// on every health check.
+    async fn health(&self) -> Health {
+        Health::healthy()
+    }
+}
+
+/// What a provider supports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Subscription types the provider can issue credentials for.
+    pub subscription_types: Vec<SubscriptionType>,
+}
+
+impl Default for Capabilities {
+    /// API key subscriptions only.
+    fn default() -> Self {
+        Self {
+            subscription_types: vec![SubscriptionType::ApiKey],
+        }
+    }
+}
+
+impl Capabilities {
+    /// Whether `subscription_type` is supported (an absent type never is).
+    pub fn supports(&self, subscription_type: Option<SubscriptionType>) -> bool {
+        subscription_type.is_some_and(|t| self.subscription_types.contains(&t))
+    }
+
+    /// `Ok` when `subscription` has a supported type, else the error to reply with.
+    pub fn check(&self, provider: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        if self.supports(subscription.subscription_type) {
+            Ok(())
+        } else {
+            Err(ProviderError::unsupported_subscription(
+                provider,
+                &self.subscription_types,
+                subscription.subscription_type,
+            ))
+        }
+    }
+}
+
+/// What [`Provider::discover`] is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverRequest {
+    /// Summaries or full definitions.
+    pub depth: Depth,
+    /// Which APIs.
+    pub selection: Selection,
+}
+
+impl DiscoverRequest {
+    /// A preview of everything (`DISCOVER`).
+    pub fn preview() -> Self {
+        Self {
+            depth: Depth::Preview,
+            selection: Selection::All,
+        }
+    }
+
+    /// Full definitions of the selection (`START_INGEST`).
+    pub fn full(selection: Selection) -> Self {
+        Self {
+            depth: Depth::Full,
+            selection,
+        }
+    }
+}
+
+/// How much of each API to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// `uniqueId`, `id`, `name`, `version` (more is allowed, not needed): no documents fetched.
+    Preview,
+    /// Everything: pages, plans, metadata, connection details.
+    Full,
+}
+
+/// Which APIs a request covers, by provider id ([`Api::id`](crate::Api)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every API the provider can see.
+    All,
+    /// Only these ids; ids the provider does not know are skipped.
+    Only(BTreeSet<String>),
+}
+
+impl Selection {
+    /// `START_INGEST`'s rule: absent or empty `apiIds` means every API.
+    pub fn from_api_ids(api_ids: Option<&[String]>) -> Self {
+        match api_ids {
+            Some(ids) if !ids.is_empty() => Self::Only(ids.iter().cloned().collect()),
+            _ => Self::All,
+        }
+    }
+
+    /// Whether `id` is selected.
+    pub fn includes(&self, id: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(ids) => ids.contains(id),
+        }
+    }
+}
+
+/// A provider's answer to a health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// Whether the provider can work.
+    pub healthy: bool,
+    /// Why not, when unhealthy.
+    pub detail: Option<String>,
+}
+
+impl Health {
+    /// Healthy.
+    pub fn healthy() -> Self {
+        Self {
+            healthy: true,
+            detail: None,
+        }
+    }
+
+    /// Unhealthy, with the reason.
+    pub fn unhealthy(detail: impl Into<String>) -> Self {
+        Self {
+            healthy: false,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_or_absent_api_ids_select_everything() {
+        assert_eq!(Selection::from_api_ids(None), Selection::All);
+        assert_eq!(Selection::from_api_ids(Some(&[])), Selection::All);
+        let only = Selection::from_api_ids(Some(&["a".to_owned()]));
+        assert!(only.includes("a"));
+        assert!(!only.includes("b"));
+    }
+
+    #[test]
+    fn capabilities_reject_absent_and_unsupported_types() {
+        let caps = Capabilities::default();
+        let mut sub = Subscription {
+            gravitee_subscription_id: "s".into(),
+            subscription_type: Some(SubscriptionType::ApiKey),
+            ..Subscription::default()
+        };
+        assert!(caps.check("p", &sub).is_ok());
+        sub.subscription_type = Some(SubscriptionType::Jwt);
+        assert!(caps.check("p", &sub).unwrap_err().to_string().contains("JWT"));
+        sub.subscription_type = None;
+        assert!(caps.check("p", &sub).unwrap_err().to_string().contains("none"));
+    }
+}

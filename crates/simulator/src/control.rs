@@ -1,0 +1,533 @@
+//! [`Simulator`]: start the controller, then drive it like APIM would (discover, ingest,
+//! subscribe, unsubscribe, good-bye) and inspect what the agent answered.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use federation_core::model::StringMap;
+use federation_core::{Api, Subscription, SubscriptionResult, SubscriptionType};
+use federation_protocol::payload::{
+    DiscoverReplyPayload, Empty, GoodByePayload, StartIngestPayload, SubscribePayload,
+    UnsubscribePayload,
+};
+use federation_protocol::{Command, CommandPayload, Reply, ReplyPayload};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::config::SimulatorConfig;
+use crate::event::{Event, Recorded};
+use crate::state::{IngestJob, Inner, Out, SubscriptionRecord};
+
+/// Why a simulator operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// No agent is connected for this integration.
+    #[error("no agent connected for integration {0}")]
+    NotConnected(String),
+    /// The agent did not reply in time.
+    #[error("no reply to {command_type} within {timeout:?}")]
+    Timeout {
+        /// The command type.
+        command_type: String,
+        /// How long the simulator waited.
+        timeout: Duration,
+    },
+    /// The connection closed while waiting.
+    #[error("the agent's connection closed before it replied")]
+    Closed,
+    /// The agent replied with ERROR.
+    #[error("the agent replied ERROR to {command_type}: {details}")]
+    Agent {
+        /// The command type.
+        command_type: String,
+        /// `errorDetails`.
+        details: String,
+    },
+    /// The reply did not have the expected payload.
+    #[error("unexpected reply to {0}")]
+    UnexpectedReply(String),
+    /// Waiting for something timed out.
+    #[error("timed out waiting for {0}")]
+    WaitTimeout(String),
+    /// An unknown subscription id.
+    #[error("unknown subscription {0}")]
+    UnknownSubscription(String),
+    /// The server could not start.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running simulated controller. Dropping it does not stop it; call [`Simulator::shutdown`].
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").field("addr", &self.addr).finish()
+    }
+}
+
+/// What a subscribe asks for.
+#[derive(Debug, Clone)]
+pub struct SubscribeRequest {
+    /// The provider API id.
+    pub api_id: String,
+    /// The provider plan id (`metadata.planId`).
+    pub plan_id: Option<String>,
+    /// The Gravitee subscription id (a random one if `None`).
+    pub subscription_id: Option<String>,
+    /// The application's name.
+    pub application_name: String,
+    /// `API_KEY` by default.
+    pub subscription_type: SubscriptionType,
+}
+
+impl SubscribeRequest {
+    /// An API key subscription to `api_id` on `plan_id`.
+    pub fn api_key(api_id: impl Into<String>, plan_id: Option<String>) -> Self {
+        Self {
+            api_id: api_id.into(),
+            plan_id,
+            subscription_id: None,
+            application_name: "Simulator application".to_owned(),
+            subscription_type: SubscriptionType::ApiKey,
+        }
+    }
+}
+
+impl Simulator {
+    /// Binds the WebSocket server and starts serving.
+    pub async fn start(config: SimulatorConfig) -> Result<Self, SimError> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner::new(config));
+        tokio::spawn(crate::server::accept_loop(inner.clone(), listener));
+        Ok(Self { inner, addr })
+    }
+
+    /// The address the WebSocket server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL to configure as the agent's endpoint
+    /// (`http://127.0.0.1:<port>/integration-controller`).
+    pub fn endpoint(&self) -> String {
+        let scheme = if self.inner.config.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, self.inner.config.path_prefix)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &SimulatorConfig {
+        &self.inner.config
+    }
+
+    /// Answers the next upgrade requests with these HTTP statuses (e.g. 401, 503).
+    pub fn fail_next_upgrades(&self, statuses: impl IntoIterator<Item = u16>) {
+        self.inner.update(|s| s.forced_statuses.extend(statuses));
+    }
+
+    /// Holds (true) or releases (false) the replies to INGEST commands.
+    pub fn pause_ingest_replies(&self, paused: bool) {
+        self.inner.ingest_paused.send_replace(paused);
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<Recorded> {
+        self.inner.state().events.clone()
+    }
+
+    /// Waits until an event matching `predicate` has been recorded (including earlier ones).
+    pub async fn wait_for_event(
+        &self,
+        timeout: Duration,
+        predicate: impl Fn(&Event) -> bool,
+    ) -> Result<Event, SimError> {
+        self.wait_until(timeout, "an event", || {
+            self.inner
+                .state()
+                .events
+                .iter()
+                .find(|r| predicate(&r.event))
+                .map(|r| r.event.clone())
+        })
+        .await
+    }
+
+    /// How many events match `predicate`.
+    pub fn count_events(&self, predicate: impl Fn(&Event) -> bool) -> usize {
+        self.inner.state().events.iter().filter(|r| predicate(&r.event)).count()
+    }
+
+    async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        probe: impl Fn() -> Option<T>,
+    ) -> Result<T, SimError> {
+        let mut changes = self.inner.changes.subscribe();
+        let wait = async {
+            loop {
+                if let Some(found) = probe() {
+                    return found;
+                }
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| SimError::WaitTimeout(what.to_owned()))
+    }
+
+    /// Whether an agent is connected (HELLO accepted) for the integration.
+    pub fn connected(&self, integration_id: &str) -> bool {
+        self.inner
+            .state()
+            .channels
+            .iter()
+            .any(|c| c.integration_id == integration_id)
+    }
+
+    /// How many accepted connections the integration has right now.
+    pub fn channel_count(&self, integration_id: &str) -> usize {
+        self.inner
+            .state()
+            .channels
+            .iter()
+            .filter(|c| c.integration_id == integration_id)
+            .count()
+    }
+
+    /// Waits until an agent is connected for the integration.
+    pub async fn wait_connected(&self, integration_id: &str, timeout: Duration) -> Result<(), SimError> {
+        self.wait_until(timeout, &format!("integration {integration_id} to connect"), || {
+            self.connected(integration_id).then_some(())
+        })
+        .await
+    }
+
+    /// Sends a command to the integration's agent and waits for the reply.
+    pub async fn send(&self, integration_id: &str, payload: CommandPayload) -> Result<Reply, SimError> {
+        let command = Command::new(uuid::Uuid::new_v4().to_string(), payload);
+        self.send_command(integration_id, &command).await
+    }
+
+    /// Sends a command (with its id) and waits for the reply.
+    pub async fn send_command(&self, integration_id: &str, command: &Command) -> Result<Reply, SimError> {
+        let (out, pending, closed) = {
+            let state = self.inner.state();
+            let channel = state
+                .channels
+                .iter()
+                .find(|c| c.integration_id == integration_id)
+                .ok_or_else(|| SimError::NotConnected(integration_id.to_owned()))?;
+            (channel.out.clone(), channel.pending.clone(), channel.closed.clone())
+        };
+        let rx = pending.add(&command.id);
+        out.send(Out::Ws(WsMessage::Binary(command.encode().into())))
+            .await
+            .map_err(|_| SimError::Closed)?;
+        let timeout = self.inner.config.reply_timeout;
+        tokio::select! {
+            reply = rx => reply.map_err(|_| SimError::Closed),
+            () = closed.cancelled() => Err(SimError::Closed),
+            () = tokio::time::sleep(timeout) => Err(SimError::Timeout {
+                command_type: command.command_type().to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    /// Sends a raw WebSocket message on the integration's connection (for protocol tests).
+    pub async fn send_raw(&self, integration_id: &str, message: WsMessage) -> Result<(), SimError> {
+        let out = self.channel_out(integration_id)?;
+        out.send(Out::Ws(message)).await.map_err(|_| SimError::Closed)
+    }
+
+    fn channel_out(&self, integration_id: &str) -> Result<tokio::sync::mpsc::Sender<Out>, SimError> {
+        self.inner
+            .state()
+            .channels
+            .iter()
+            .find(|c| c.integration_id == integration_id)
+            .map(|c| c.out.clone())
+            .ok_or_else(|| SimError::NotConnected(integration_id.to_owned()))
+    }
+
+    fn success(reply: Reply) -> Result<Option<ReplyPayload>, SimError> {
+        if reply.is_success() {
+            Ok(reply.payload)
+        } else {
+            Err(SimError::Agent {
+                command_type: reply.reply_type.to_string(),
+                details: reply.error_details.unwrap_or_default(),
+            })
+        }
+    }
+
+    /// DISCOVER: the agent's preview.
+    pub async fn discover(&self, integration_id: &str) -> Result<DiscoverReplyPayload, SimError> {
+        let reply = self.send(integration_id, CommandPayload::Discover(Empty {})).await?;
+        match Self::success(reply)? {
+            Some(ReplyPayload::Discover(preview)) => Ok(preview),
+            _ => Err(SimError::UnexpectedReply("DISCOVER".into())),
+        }
+    }
+
+    /// START_INGEST: returns the job id and the announced total; when the total is positive the
+    /// job exists (as APIM creates it after reading the reply) and INGEST batches fill it.
+    pub async fn start_ingest(
+        &self,
+        integration_id: &str,
+        api_ids: Option<Vec<String>>,
+    ) -> Result<(String, u64), SimError> {
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let reply = self
+            .send(
+                integration_id,
+                CommandPayload::StartIngest(StartIngestPayload {
+                    ingest_job_id: job_id.clone(),
+                    api_ids,
+                }),
+            )
+            .await?;
+        let total = match Self::success(reply)? {
+            Some(ReplyPayload::StartIngest(started)) => started.total,
+            _ => return Err(SimError::UnexpectedReply("START_INGEST".into())),
+        };
+        if total > 0 {
+            self.inner.update(|s| {
+                s.jobs.insert(
+                    job_id.clone(),
+                    IngestJob {
+                        integration_id: integration_id.to_owned(),
+                        total,
+                        ..IngestJob::default()
+                    },
+                );
+            });
+        }
+        Ok((job_id, total))
+    }
+
+    /// The ingest job, if it exists.
+    pub fn ingest_job(&self, job_id: &str) -> Option<IngestJob> {
+        self.inner.state().jobs.get(job_id).cloned()
+    }
+
+    /// Waits until the job's `done: true` batch arrived.
+    pub async fn wait_ingest_done(&self, job_id: &str, timeout: Duration) -> Result<IngestJob, SimError> {
+        self.wait_until(timeout, &format!("ingest job {job_id} to finish"), || {
+            self.ingest_job(job_id).filter(|j| j.done)
+        })
+        .await
+    }
+
+    /// START_INGEST and wait for the last batch.
+    pub async fn ingest(
+        &self,
+        integration_id: &str,
+        api_ids: Option<Vec<String>>,
+        timeout: Duration,
+    ) -> Result<IngestJob, SimError> {
+        let (job_id, total) = self.start_ingest(integration_id, api_ids).await?;
+        if total == 0 {
+            return Ok(IngestJob {
+                integration_id: integration_id.to_owned(),
+                ..IngestJob::default()
+            });
+        }
+        self.wait_ingest_done(&job_id, timeout).await
+    }
+
+    /// The APIs ingested so far for the integration, by `uniqueId`.
+    pub fn catalog(&self, integration_id: &str) -> Vec<Api> {
+        self.inner
+            .state()
+            .catalog
+            .get(integration_id)
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// SUBSCRIBE, with the metadata APIM builds: the API's `connectionDetails`, its metadata
+    /// whose key contains the provider type, then `planId`. The reply's metadata is kept for
+    /// [`Simulator::unsubscribe`].
+    pub async fn subscribe(
+        &self,
+        integration_id: &str,
+        request: SubscribeRequest,
+    ) -> Result<(String, SubscriptionResult), SimError> {
+        let subscription_id = request
+            .subscription_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut metadata = self.api_metadata(integration_id, &request.api_id);
+        if let Some(plan_id) = &request.plan_id {
+            metadata.insert("planId".to_owned(), plan_id.clone());
+        }
+        let subscription = Subscription {
+            gravitee_subscription_id: subscription_id.clone(),
+            gravitee_application_id: Some(format!("app-{}", uuid::Uuid::new_v4().simple())),
+            gravitee_application_name: Some(request.application_name.clone()),
+            subscription_type: Some(request.subscription_type),
+            metadata: Some(metadata),
+        };
+        let reply = self
+            .send(
+                integration_id,
+                CommandPayload::Subscribe(SubscribePayload {
+                    api_id: request.api_id.clone(),
+                    subscription,
+                }),
+            )
+            .await?;
+        let result = match Self::success(reply)? {
+            Some(ReplyPayload::Subscribe(payload)) => payload.subscription,
+            _ => return Err(SimError::UnexpectedReply("SUBSCRIBE".into())),
+        };
+        self.inner.update(|s| {
+            s.subscriptions.insert(
+                subscription_id.clone(),
+                SubscriptionRecord {
+                    api_id: request.api_id.clone(),
+                    metadata: result.metadata.clone().unwrap_or_default(),
+                },
+            );
+        });
+        Ok((subscription_id, result))
+    }
+
+    /// UNSUBSCRIBE a subscription made with [`Simulator::subscribe`], with the metadata APIM
+    /// sends: `connectionDetails`, overridden by the metadata the SUBSCRIBE reply returned.
+    pub async fn unsubscribe(&self, integration_id: &str, subscription_id: &str) -> Result<(), SimError> {
+        let record = self
+            .inner
+            .state()
+            .subscriptions
+            .get(subscription_id)
+            .cloned()
+            .ok_or_else(|| SimError::UnknownSubscription(subscription_id.to_owned()))?;
+        let mut metadata = self.connection_details(integration_id, &record.api_id);
+        metadata.extend(record.metadata.clone());
+        let reply = self
+            .send(
+                integration_id,
+                CommandPayload::Unsubscribe(UnsubscribePayload {
+                    api_id: record.api_id.clone(),
+                    subscription: Subscription {
+                        gravitee_subscription_id: subscription_id.to_owned(),
+                        metadata: Some(metadata),
+                        ..Subscription::default()
+                    },
+                }),
+            )
+            .await?;
+        Self::success(reply)?;
+        self.inner.update(|s| s.subscriptions.remove(subscription_id));
+        Ok(())
+    }
+
+    fn find_api(&self, integration_id: &str, api_id: &str) -> Option<Api> {
+        self.catalog(integration_id).into_iter().find(|a| a.id == api_id)
+    }
+
+    fn connection_details(&self, integration_id: &str, api_id: &str) -> StringMap {
+        self.find_api(integration_id, api_id)
+            .and_then(|a| a.connection_details)
+            .unwrap_or_default()
+    }
+
+    fn api_metadata(&self, integration_id: &str, api_id: &str) -> StringMap {
+        let mut metadata = self.connection_details(integration_id, api_id);
+        let provider = self
+            .inner
+            .config
+            .integrations
+            .iter()
+            .find(|i| i.id == integration_id)
+            .map(|i| i.provider.clone())
+            .unwrap_or_default();
+        if let Some(api) = self.find_api(integration_id, api_id) {
+            for entry in api.metadata.iter().flatten() {
+                if !provider.is_empty() && entry.name.contains(&provider) {
+                    metadata.insert(entry.name.clone(), entry.value.clone());
+                }
+            }
+        }
+        metadata
+    }
+
+    /// GOOD_BYE (no reply expected): the agent closes with 1013 and reconnects, or 1000 and stops.
+    pub async fn goodbye(&self, integration_id: &str, reconnect: bool) -> Result<(), SimError> {
+        let command = Command::new(
+            uuid::Uuid::new_v4().to_string(),
+            CommandPayload::GoodBye(GoodByePayload {
+                target_id: Some(integration_id.to_owned()),
+                reconnect,
+            }),
+        );
+        self.send_raw(integration_id, WsMessage::Binary(command.encode().into()))
+            .await
+    }
+
+    /// Drops the integration's TCP connection without a close frame.
+    pub async fn drop_connection(&self, integration_id: &str) -> Result<(), SimError> {
+        let out = self.channel_out(integration_id)?;
+        out.send(Out::Drop).await.map_err(|_| SimError::Closed)
+    }
+
+    /// Stops the server: connected agents get GOOD_BYE (reconnect) and are closed.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+}
+
+/// Sends HEALTH_CHECK periodically; an unhealthy answer (or none) unregisters the channel with
+/// GOOD_BYE reconnect=true, as APIM does.
+pub(crate) async fn health_loop(inner: Arc<Inner>, connection: u64, integration_id: String) {
+    let period = inner.config.health_check_interval;
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let simulator = Simulator {
+        inner: inner.clone(),
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+    };
+    loop {
+        interval.tick().await;
+        let (out, pending, closed) = {
+            let state = inner.state();
+            let Some(channel) = state.channels.iter().find(|c| c.connection == connection) else {
+                return;
+            };
+            (channel.out.clone(), channel.pending.clone(), channel.closed.clone())
+        };
+        let command = Command::new(
+            uuid::Uuid::new_v4().to_string(),
+            CommandPayload::HealthCheck(Empty {}),
+        );
+        let rx = pending.add(&command.id);
+        if out.send(Out::Ws(WsMessage::Binary(command.encode().into()))).await.is_err() {
+            return;
+        }
+        let healthy = tokio::select! {
+            reply = rx => matches!(
+                reply,
+                Ok(Reply { payload: Some(ReplyPayload::HealthCheck(ref h)), .. }) if h.healthy
+            ),
+            () = closed.cancelled() => return,
+            () = tokio::time::sleep(inner.config.reply_timeout) => false,
+        };
+        if !healthy {
+            tracing::info!(%integration_id, connection, "Unhealthy agent: sending GOOD_BYE.");
+            let _ = simulator.goodbye(&integration_id, true).await;
+            return;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! # federation-simulator
+//!
+//! A small Gravitee integration controller that follows `../shared/reference/` (the exchange
+//! protocol and APIM's integration commands) on the server side. Use it to try an agent
+//! without APIM, and in tests that drive the real agent over real WebSockets on loopback.
+//!
+//! It checks what APIM checks: the upgrade path (`<prefix>/exchange/controller`, 404
+//! otherwise), `X-Gravitee-Exchange-Protocol: v1`, the bearer token (401), HELLO first (close
+//! 1002 otherwise) and HELLO against its integrations with APIM's error texts. It then elects
+//! the first channel of an integration primary, pings every 5 s, sends HEALTH_CHECK every 30 s
+//! (GOOD_BYE to an unhealthy agent), and accepts INGEST for the jobs it started.
+//!
+//! Drive it from Rust ([`Simulator`]: discover, ingest, subscribe, unsubscribe, good-bye,
+//! forced upgrade failures, held INGEST replies, an event log) or over HTTP ([`api`], used by
+//! the `federation-controller-simulator` binary).
+
+pub mod api;
+mod config;
+mod control;
+mod event;
+mod server;
+mod state;
+
+pub use config::{IntegrationDef, SimulatorConfig};
+pub use control::{SimError, Simulator, SubscribeRequest};
+pub use event::{Event, Recorded};
+pub use state::IngestJob;

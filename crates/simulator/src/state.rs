@@ -1,0 +1,142 @@
+//! The simulator's shared state: live channels, ingest jobs, the ingested catalog and the
+//! subscriptions it created.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use federation_core::Api;
+use federation_core::model::StringMap;
+use federation_protocol::Reply;
+use indexmap::IndexMap;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SimulatorConfig;
+use crate::event::{Event, Recorded};
+
+/// What a channel's writer sends.
+pub(crate) enum Out {
+    /// A WebSocket message as is.
+    Ws(WsMessage),
+    /// Drop the TCP connection without a close frame.
+    Drop,
+}
+
+/// Who waits for the reply to which command id. A command sent twice with the same id has two
+/// waiters; replies are handed out in order.
+#[derive(Default)]
+pub(crate) struct Waiters(Mutex<HashMap<String, VecDeque<oneshot::Sender<Reply>>>>);
+
+impl Waiters {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, VecDeque<oneshot::Sender<Reply>>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn add(&self, command_id: &str) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        self.lock().entry(command_id.to_owned()).or_default().push_back(tx);
+        rx
+    }
+
+    pub(crate) fn deliver(&self, reply: Reply) {
+        let mut waiters = self.lock();
+        let Some(queue) = waiters.get_mut(&reply.command_id) else { return };
+        let waiter = queue.pop_front();
+        if queue.is_empty() {
+            waiters.remove(&reply.command_id);
+        }
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(reply);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// A connection whose HELLO was accepted.
+pub(crate) struct Channel {
+    pub(crate) connection: u64,
+    pub(crate) integration_id: String,
+    pub(crate) out: mpsc::Sender<Out>,
+    pub(crate) pending: std::sync::Arc<Waiters>,
+    pub(crate) closed: CancellationToken,
+}
+
+/// An ingest job created by a START_INGEST reply with `total > 0`.
+#[derive(Debug, Clone, Default)]
+pub struct IngestJob {
+    /// The integration.
+    pub integration_id: String,
+    /// The announced total.
+    pub total: u64,
+    /// INGEST batches received.
+    pub batches: usize,
+    /// APIs received, in order.
+    pub apis: Vec<Api>,
+    /// Whether the `done: true` batch arrived.
+    pub done: bool,
+}
+
+/// A subscription accepted by the agent.
+#[derive(Debug, Clone)]
+pub(crate) struct SubscriptionRecord {
+    pub(crate) api_id: String,
+    pub(crate) metadata: StringMap,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) channels: Vec<Channel>,
+    pub(crate) jobs: HashMap<String, IngestJob>,
+    pub(crate) catalog: HashMap<String, IndexMap<String, Api>>,
+    pub(crate) subscriptions: HashMap<String, SubscriptionRecord>,
+    pub(crate) forced_statuses: VecDeque<u16>,
+    pub(crate) events: Vec<Recorded>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: SimulatorConfig,
+    pub(crate) state: Mutex<State>,
+    pub(crate) changes: watch::Sender<u64>,
+    pub(crate) ingest_paused: watch::Sender<bool>,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) next_connection: std::sync::atomic::AtomicU64,
+}
+
+impl Inner {
+    pub(crate) fn new(config: SimulatorConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::default(),
+            changes: watch::channel(0).0,
+            ingest_paused: watch::channel(false).0,
+            shutdown: CancellationToken::new(),
+            next_connection: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `change` on the state and wakes everybody waiting for a change.
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        let result = change(&mut self.state());
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        result
+    }
+
+    pub(crate) fn record(&self, event: Event) {
+        tracing::debug!(?event, "Simulator event.");
+        self.update(|s| {
+            s.events.push(Recorded {
+                at: Instant::now(),
+                event,
+            })
+        });
+    }
+}
