@@ -1,0 +1,211 @@
+//! `federation-controller-simulator`: a stand-in for Gravitee APIM's integration controller.
+//!
+//! Start it, point an agent at it, and drive it over its HTTP control API (or let `--demo` run
+//! discover → ingest → subscribe → unsubscribe once the agent is connected and print each
+//! step).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest, api};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "federation-controller-simulator",
+    version,
+    about = "A Gravitee integration controller simulator: try a federation agent without APIM"
+)]
+struct Cli {
+    /// Where agents connect (WebSocket).
+    #[arg(long, default_value = "127.0.0.1:8072")]
+    listen: SocketAddr,
+    /// Where the HTTP control API listens.
+    #[arg(long, default_value = "127.0.0.1:8073")]
+    api: SocketAddr,
+    /// The bearer token agents must send.
+    #[arg(long, default_value = "demo-token")]
+    token: String,
+    /// An integration agents may say HELLO for, as ID=PROVIDER (repeatable).
+    #[arg(long = "integration", value_name = "ID=PROVIDER", default_value = "demo=aws-api-gateway")]
+    integrations: Vec<String>,
+    /// Seconds between HEALTH_CHECKs.
+    #[arg(long, default_value_t = 30)]
+    health_check_interval: u64,
+    /// Path prefix an ingress would strip.
+    #[arg(long, default_value = "/integration-controller")]
+    path_prefix: String,
+    /// Once an agent connects for the first integration: discover, ingest everything,
+    /// subscribe to the first plan, unsubscribe, print each step, and exit.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: keep serving after the demo instead of exiting.
+    #[arg(long)]
+    keep_running: bool,
+    /// With --demo: how long to wait for the agent, in seconds.
+    #[arg(long, default_value_t = 120)]
+    wait: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("federation-controller-simulator: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("federation-controller-simulator: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut config = SimulatorConfig {
+        listen: cli.listen,
+        path_prefix: cli.path_prefix.clone(),
+        health_check_interval: Duration::from_secs(cli.health_check_interval.max(1)),
+        ..SimulatorConfig::default()
+    }
+    .token(cli.token.clone());
+    for spec in &cli.integrations {
+        let (id, provider) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--integration {spec}: expected ID=PROVIDER"))?;
+        config = config.integration(id.trim(), provider.trim());
+    }
+    let first = config
+        .integrations
+        .first()
+        .map(|i| i.id.clone())
+        .ok_or("at least one --integration is needed")?;
+    let simulator = Simulator::start(config).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(cli.api)
+        .await
+        .map_err(|e| format!("cannot listen on {} for the control API: {e}", cli.api))?;
+    let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let api_simulator = simulator.clone();
+    tokio::spawn(async move {
+        if let Err(error) = api::serve(api_simulator, listener).await {
+            eprintln!("control API stopped: {error}");
+        }
+    });
+
+    println!("Controller simulator listening for agents on {}", simulator.local_addr());
+    println!("Point an agent at it with:");
+    println!("  gravitee_integration_connector_ws_endpoints_0={}", simulator.endpoint());
+    println!("  gravitee_integration_connector_ws_headers_0_name=Authorization");
+    println!("  gravitee_integration_connector_ws_headers_0_value=bearer {}", cli.token);
+    for integration in &simulator.config().integrations {
+        println!(
+            "  gravitee_integration_providers_N_integrationId={}  (type {})",
+            integration.id, integration.provider
+        );
+    }
+    println!("Control API on http://{api_addr}/ , for example:");
+    println!("  curl -s -X POST http://{api_addr}/integrations/{first}/discover");
+
+    if cli.demo {
+        demo(&simulator, &first, Duration::from_secs(cli.wait)).await?;
+        if !cli.keep_running {
+            simulator.shutdown();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return Ok(());
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    simulator.shutdown();
+    Ok(())
+}
+
+async fn demo(simulator: &Simulator, integration: &str, wait: Duration) -> Result<(), String> {
+    println!("\n[demo] waiting for an agent to connect for integration {integration} ...");
+    simulator
+        .wait_connected(integration, wait)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("[demo] agent connected (HELLO accepted).");
+
+    let preview = simulator.discover(integration).await.map_err(|e| e.to_string())?;
+    println!(
+        "[demo] DISCOVER: {} APIs{}",
+        preview.apis.len(),
+        if preview.is_partial_discovery { " (partial)" } else { "" }
+    );
+    for api in &preview.apis {
+        println!(
+            "         {:<40} {:<28} version {}",
+            api.id,
+            api.name,
+            api.version.as_deref().unwrap_or("-")
+        );
+    }
+
+    let job = simulator
+        .ingest(integration, None, Duration::from_secs(600))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "[demo] START_INGEST + INGEST: {} APIs in {} batches",
+        job.apis.len(),
+        job.batches
+    );
+    for api in &job.apis {
+        let plans: Vec<String> = api
+            .plans
+            .iter()
+            .flatten()
+            .map(|p| format!("{} ({})", p.name, p.id))
+            .collect();
+        let pages = api.pages.as_ref().map_or(0, Vec::len);
+        println!(
+            "         {:<28} {} page(s), plans: {}",
+            api.name,
+            pages,
+            if plans.is_empty() { "none".to_owned() } else { plans.join(", ") }
+        );
+    }
+
+    let Some((api, plan)) = job
+        .apis
+        .iter()
+        .find_map(|a| a.plans.as_ref()?.first().map(|p| (a.clone(), p.clone())))
+    else {
+        println!("[demo] no API has a plan: nothing to subscribe to.");
+        return Ok(());
+    };
+    let (subscription_id, result) = simulator
+        .subscribe(
+            integration,
+            SubscribeRequest::api_key(api.id.clone(), Some(plan.id.clone())),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = result.api_key.as_ref().map(|k| k.expose()).unwrap_or("");
+    let shown: String = key.chars().take(4).collect();
+    println!(
+        "[demo] SUBSCRIBE {} on plan {}: API key {}… ({} characters), metadata {:?}",
+        api.name,
+        plan.name,
+        shown,
+        key.len(),
+        result.metadata.clone().unwrap_or_default()
+    );
+    simulator
+        .unsubscribe(integration, &subscription_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("[demo] UNSUBSCRIBE: key revoked.");
+    println!("[demo] done.");
+    Ok(())
+}

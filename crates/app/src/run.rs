@@ -1,0 +1,88 @@
+//! Running an agent: connector until a signal, and the exit code.
+
+use std::process::ExitCode;
+
+use federation_config::AgentConfig;
+use federation_connector::Connector;
+use federation_core::ProviderRegistry;
+
+use crate::cli::AgentArgs;
+use crate::error::AppError;
+use crate::logging;
+use crate::startup::{build_integrations, load_config};
+
+/// Serves every configured integration until SIGTERM or SIGINT.
+pub async fn run_agent(config: AgentConfig, registry: &ProviderRegistry) -> Result<(), AppError> {
+    let connector = Connector::new(&config.integration.connector, &config.system.proxy)?;
+    let integrations = build_integrations(&config, registry).await?;
+    let connector = integrations
+        .into_iter()
+        .fold(connector, Connector::with_integration);
+    connector.run(shutdown_signal()).await?;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM received."),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received."),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Cannot listen for SIGTERM; only SIGINT stops the agent.");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Prints the error as one line on stderr and maps it to an exit code.
+pub fn exit_code(binary: &str, result: Result<(), AppError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "The agent stopped.");
+            eprintln!("{binary}: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// The whole `run` path of an agent binary: logging, configuration, providers, connector.
+pub fn main_with(binary: &str, args: &AgentArgs, registry: ProviderRegistry) -> ExitCode {
+    // Logging starts before the configuration is read, so its warnings are printed.
+    let logging = logging::init(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return exit_code(binary, Err(AppError::Other(format!("cannot start the runtime: {error}")))),
+    };
+    let result = runtime.block_on(async {
+        let loaded = load_config(args.config.clone(), &registry).await?;
+        logging.configure(&loaded.config.log);
+        for file in &loaded.files {
+            tracing::info!(file = %file.display(), "Configuration file read.");
+        }
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            integrations = loaded.config.integration.providers.len(),
+            "Starting {binary}."
+        );
+        run_agent(loaded.config, &registry).await
+    });
+    exit_code(binary, result)
+}

@@ -1,0 +1,65 @@
+//! From configuration to providers.
+
+use std::path::PathBuf;
+
+use federation_config::{AgentConfig, ConfigLoader, LoadedConfig};
+use federation_connector::Integration;
+use federation_core::{ProviderContext, ProviderRegistry};
+
+use crate::error::AppError;
+
+/// Loads `gravitee.yml` (if any) and the `gravitee_*` environment, resolves `secret://`
+/// references, and validates the result against the registry's provider types.
+pub async fn load_config(
+    config_file: Option<PathBuf>,
+    registry: &ProviderRegistry,
+) -> Result<LoadedConfig, AppError> {
+    Ok(ConfigLoader::new()
+        .config_file(config_file)
+        .provider_keys(registry.config_keys())
+        .known_provider_types(registry.types())
+        .load()
+        .await?)
+}
+
+/// Builds one provider per `integration.providers[i]` entry.
+pub async fn build_integrations(
+    config: &AgentConfig,
+    registry: &ProviderRegistry,
+) -> Result<Vec<Integration>, AppError> {
+    let mut integrations = Vec::with_capacity(config.integration.providers.len());
+    for (index, entry) in config.integration.providers.iter().enumerate() {
+        let unknown = || AppError::Provider {
+            index,
+            provider_type: entry.provider_type.clone(),
+            message: format!(
+                "unknown provider type; this binary knows: {}",
+                registry.types().join(", ")
+            ),
+        };
+        let factory = registry.get(&entry.provider_type).ok_or_else(unknown)?;
+        let provider = factory
+            .build(ProviderContext {
+                integration_id: entry.integration_id.clone(),
+                settings: entry.configuration.clone(),
+            })
+            .await
+            .map_err(|e| AppError::Provider {
+                index,
+                provider_type: entry.provider_type.clone(),
+                message: e.details(),
+            })?;
+        tracing::info!(
+            index,
+            integration = %entry.integration_id,
+            provider = %entry.provider_type,
+            "Provider ready."
+        );
+        integrations.push(Integration::new(
+            entry.integration_id.clone(),
+            entry.provider_type.clone(),
+            provider,
+        ));
+    }
+    Ok(integrations)
+}

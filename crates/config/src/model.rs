@@ -1,0 +1,433 @@
+//! The typed configuration: every key the agent reads, with Gravitee's defaults.
+//!
+//! Keys are camelCase exactly as in `gravitee.yml`; lists accept the index-keyed maps the
+//! loader produces (see [`federation_core::settings::list`]). Secrets are [`Secret`]s, so
+//! `Debug` never prints them.
+
+use std::collections::BTreeMap;
+
+use federation_core::settings::list;
+use federation_core::{ProviderSettings, Secret};
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AgentConfig {
+    /// `integration.*`: the connector and the providers.
+    pub integration: IntegrationConfig,
+    /// `services.*`: the management HTTP service and metrics.
+    pub services: ServicesConfig,
+    /// `cloud.*`: Gravitee Cloud.
+    pub cloud: CloudConfig,
+    /// `system.*`: the system proxy (`connector.ws.proxy.useSystemProxy`).
+    pub system: SystemConfig,
+    /// `secrets.*`: which `secret://` providers are enabled.
+    pub secrets: SecretsConfig,
+    /// `log.*`: logging (this agent's keys; Gravitee's Java agent uses logback files).
+    pub log: LogConfig,
+}
+
+/// `integration.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IntegrationConfig {
+    /// `integration.connector.*`.
+    pub connector: ConnectorConfig,
+    /// `integration.providers[i]`: one connection (and one HELLO) each.
+    #[serde(deserialize_with = "list")]
+    pub providers: Vec<ProviderEntry>,
+}
+
+/// `integration.providers[i]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderEntry {
+    /// The provider type, sent as HELLO's `provider` (for example `aws-api-gateway`).
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// The integration id created in the APIM console, sent as HELLO's `targetId`.
+    pub integration_id: String,
+    /// Provider-specific settings, deserialised by the provider.
+    #[serde(default)]
+    pub configuration: ProviderSettings,
+}
+
+/// `integration.connector.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ConnectorConfig {
+    /// `integration.connector.ws.*`: the exchange connector's keys.
+    pub ws: WsConfig,
+    /// `integration.connector.commands.*`: how commands are run (this agent's keys).
+    pub commands: CommandsConfig,
+    /// `integration.connector.ingest.*`: how INGEST batches are cut (this agent's keys).
+    pub ingest: IngestConfig,
+}
+
+/// `integration.connector.ws.*`, as the reference connector reads them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WsConfig {
+    /// Controller URLs (`https://apim/integration-controller`); tried round-robin. Blank
+    /// entries are skipped.
+    #[serde(deserialize_with = "list")]
+    pub endpoints: Vec<String>,
+    /// Headers sent on the upgrade (typically `Authorization: bearer <token>`).
+    #[serde(deserialize_with = "list")]
+    pub headers: Vec<HeaderConfig>,
+    /// TLS.
+    pub ssl: SslConfig,
+    /// Largest frame sent; longer messages are fragmented. Default 65 536.
+    pub max_web_socket_frame_size: usize,
+    /// Largest message accepted. Default 13 107 200.
+    pub max_web_socket_message_size: usize,
+    /// Reconnect even after a close with code 1000. Default false.
+    pub auto_reconnect: bool,
+    /// TCP keep-alive. Default true.
+    pub keep_alive: bool,
+    /// HTTP CONNECT proxy.
+    pub proxy: ProxyConfig,
+    /// Reconnect delays (this agent's keys).
+    pub backoff: BackoffConfig,
+}
+
+impl WsConfig {
+    /// The controller URLs to use: each trimmed, blank entries skipped (as the reference
+    /// connector does).
+    pub fn endpoints_cleaned(&self) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            headers: Vec::new(),
+            ssl: SslConfig::default(),
+            max_web_socket_frame_size: 65_536,
+            max_web_socket_message_size: 13_107_200,
+            auto_reconnect: false,
+            keep_alive: true,
+            proxy: ProxyConfig::default(),
+            backoff: BackoffConfig::default(),
+        }
+    }
+}
+
+/// `integration.connector.ws.headers[i]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeaderConfig {
+    /// Header name.
+    pub name: String,
+    /// Header value (redacted in `Debug`: it usually holds the bearer token).
+    pub value: Secret,
+}
+
+/// `integration.connector.ws.ssl.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SslConfig {
+    /// Accept any server certificate. Default false.
+    pub trust_all: bool,
+    /// Check the certificate's host name. Default true.
+    pub verify_host: bool,
+    /// Client certificate (PKCS12 or JKS).
+    pub keystore: StoreConfig,
+    /// Trusted certificates (PEM, PKCS12 or JKS); default: the platform's roots.
+    pub truststore: StoreConfig,
+}
+
+impl Default for SslConfig {
+    fn default() -> Self {
+        Self {
+            trust_all: false,
+            verify_host: true,
+            keystore: StoreConfig::default(),
+            truststore: StoreConfig::default(),
+        }
+    }
+}
+
+/// A keystore or truststore.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StoreConfig {
+    /// `PEM`, `PKCS12`, `JKS` or `NONE` (case-insensitive); unset means none.
+    #[serde(rename = "type")]
+    pub store_type: Option<String>,
+    /// File path.
+    pub path: Option<String>,
+    /// The store itself, base64 (instead of `path`).
+    pub content: Option<Secret>,
+    /// Store password.
+    pub password: Option<Secret>,
+    /// Alias of the entry to use.
+    pub alias: Option<String>,
+}
+
+/// `integration.connector.ws.proxy.*` (and `system.proxy.*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ProxyConfig {
+    /// Use the proxy. Default false.
+    pub enabled: bool,
+    /// `HTTP` (CONNECT); `SOCKS4`/`SOCKS5` are refused with a clear error.
+    #[serde(rename = "type")]
+    pub proxy_type: String,
+    /// Proxy host.
+    pub host: Option<String>,
+    /// Proxy port. Default 3128.
+    pub port: u16,
+    /// Proxy user.
+    pub username: Option<String>,
+    /// Proxy password.
+    pub password: Option<Secret>,
+    /// Read `system.proxy.*` instead.
+    pub use_system_proxy: bool,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            proxy_type: "HTTP".to_owned(),
+            host: None,
+            port: 3128,
+            username: None,
+            password: None,
+            use_system_proxy: false,
+        }
+    }
+}
+
+/// `integration.connector.ws.backoff.*`: delay before connection attempt n is
+/// `initialDelayMs × multiplier^(n-1)`, capped at `maxDelayMs`, plus up to `jitter` × delay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BackoffConfig {
+    /// Default 1 000 ms.
+    pub initial_delay_ms: u64,
+    /// Default 300 000 ms.
+    pub max_delay_ms: u64,
+    /// Default 1.5.
+    pub multiplier: f64,
+    /// Fraction of the delay added at random. Default 0.2.
+    pub jitter: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        Self {
+            initial_delay_ms: 1_000,
+            max_delay_ms: 300_000,
+            multiplier: 1.5,
+            jitter: 0.2,
+        }
+    }
+}
+
+/// `integration.connector.commands.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CommandsConfig {
+    /// Commands handled at once per connection. Default 16.
+    pub max_concurrent: usize,
+    /// How long the agent waits for the reply to a command it sent. Default 60 000 ms.
+    pub reply_timeout_ms: u64,
+    /// How long a DISCOVER may run before the agent replies with what it has
+    /// (`isPartialDiscovery: true`). Default 50 000 ms, inside the controller's 60 s.
+    pub discover_timeout_ms: u64,
+    /// How long in-flight commands may finish at shutdown. Default 5 000 ms.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 16,
+            reply_timeout_ms: 60_000,
+            discover_timeout_ms: 50_000,
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+/// `integration.connector.ingest.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IngestConfig {
+    /// APIs per INGEST batch. Default 20.
+    pub batch_size: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { batch_size: 20 }
+    }
+}
+
+/// `services.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServicesConfig {
+    /// `services.core.*`.
+    pub core: CoreServicesConfig,
+    /// `services.metrics.*`.
+    pub metrics: MetricsConfig,
+}
+
+/// `services.core.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CoreServicesConfig {
+    /// `services.core.http.*`: the management HTTP service.
+    pub http: HttpServiceConfig,
+}
+
+/// `services.core.http.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HttpServiceConfig {
+    /// Default true.
+    pub enabled: bool,
+    /// Default 18084.
+    pub port: u16,
+    /// Default `localhost`.
+    pub host: String,
+    /// Basic authentication.
+    pub authentication: AuthenticationConfig,
+}
+
+impl Default for HttpServiceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: 18_084,
+            host: "localhost".to_owned(),
+            authentication: AuthenticationConfig::default(),
+        }
+    }
+}
+
+/// `services.core.http.authentication.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthenticationConfig {
+    /// `basic` (default) or `none`.
+    #[serde(rename = "type")]
+    pub auth_type: String,
+    /// User name → password.
+    pub users: BTreeMap<String, Secret>,
+}
+
+impl Default for AuthenticationConfig {
+    fn default() -> Self {
+        Self {
+            auth_type: "basic".to_owned(),
+            users: BTreeMap::new(),
+        }
+    }
+}
+
+/// `services.metrics.*`: Prometheus is served only when both flags are true.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MetricsConfig {
+    /// Default false.
+    pub enabled: bool,
+    /// `services.metrics.prometheus.*`.
+    pub prometheus: PrometheusConfig,
+}
+
+/// `services.metrics.prometheus.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PrometheusConfig {
+    /// Default true.
+    pub enabled: bool,
+}
+
+impl Default for PrometheusConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// `cloud.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CloudConfig {
+    /// The Gravitee Cloud token for federation agents.
+    pub token: Option<Secret>,
+}
+
+/// `system.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SystemConfig {
+    /// `system.proxy.*`.
+    pub proxy: ProxyConfig,
+}
+
+/// `secrets.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecretsConfig {
+    /// `secrets.kubernetes.*`: `secret://kubernetes/<secret>:<key>[?namespace=<ns>]`.
+    pub kubernetes: SecretProviderConfig,
+    /// `secrets.env.*`: `secret://env/<VARIABLE>` (this agent's provider, for Docker users).
+    pub env: SecretSourceConfig,
+    /// `secrets.file.*`: `secret://file/<path>` (this agent's provider, for Docker secrets).
+    pub file: SecretSourceConfig,
+}
+
+/// `secrets.<provider>.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecretProviderConfig {
+    /// Whether `secret://<provider>/…` values are resolved. Default true.
+    pub enabled: bool,
+    /// Default namespace (Kubernetes only): used by references without `?namespace=`;
+    /// unset means the pod's own namespace.
+    pub namespace: Option<String>,
+}
+
+impl Default for SecretProviderConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            namespace: None,
+        }
+    }
+}
+
+/// `secrets.env.*` and `secrets.file.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecretSourceConfig {
+    /// Whether `secret://<provider>/…` values are resolved. Default true.
+    pub enabled: bool,
+}
+
+impl Default for SecretSourceConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// `log.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LogConfig {
+    /// A `RUST_LOG`-style filter (`info`, `federation_connector=debug`); `RUST_LOG` wins.
+    pub level: Option<String>,
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+}

@@ -1,0 +1,26 @@
+//! # federation-testkit
+//!
+//! What a provider author needs to test a provider, and what the connector's own tests run on:
+//!
+//! - [`contract`]: the provider contract suite. [`check_provider`] runs every rule of the
+//!   [`Provider`](federation_core::Provider) contract against any provider and returns a
+//!   [`ContractReport`]; [`assert_provider_contract`] panics naming each broken rule. Every
+//!   provider crate runs it in its tests.
+//! - [`memory`]: [`MemoryProvider`], a complete in-memory provider with knobs for slowness,
+//!   failures and health, and [`MemoryFactory`] to register it under a type name. It passes the
+//!   contract suite.
+
+pub mod contract;
+pub mod memory;
+
+pub use contract::{
+    ContractReport, CredentialProbe, Fixture, Outcome, Rule, assert_provider_contract,
+    check_provider,
+};
+pub use memory::{MemoryFactory, MemoryProvider};
+
+/// The "Writing a provider" guide (`docs/writing-a-provider.md`): its complete example is
+/// compiled and run as a doctest, so the guide cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/writing-a-provider.md")]
+pub struct WritingAProviderGuide;
