@@ -24,4 +24,18 @@ pub struct AgentArgs {
     /// Log format (default: the `log.format` key, else text).
     #[arg(long, value_enum, value_name = "FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+
+    /// Instead of running: call the running agent's health endpoint (/_node/health on
+    /// services.core.http.host and port, as the first configured user) and exit 0 if it answers
+    /// 200, 1 otherwise. --healthcheck=http-server asks for the liveness probe only. For
+    /// container HEALTHCHECKs in images without curl.
+    #[arg(
+        long,
+        value_name = "PROBES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        global = true
+    )]
+    pub healthcheck: Option<String>,
 }

@@ -19,6 +19,15 @@ pub enum AppError {
         /// What went wrong.
         message: String,
     },
+    /// The management HTTP service cannot start as configured: its port is taken, its host
+    /// does not resolve, its authentication type is unknown (exit code 2).
+    #[error("configuration error: {key} {message}")]
+    Management {
+        /// The `services.core.http.*` key to change.
+        key: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The connector could not start or was stopped by the controller (exit code 1).
     #[error("{0}")]
     Connector(#[from] ConnectorError),
@@ -31,7 +40,7 @@ impl AppError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Provider { .. } => 2,
+            Self::Config(_) | Self::Provider { .. } | Self::Management { .. } => 2,
             Self::Connector(ConnectorError::HelloRejected { .. }) => 1,
             Self::Connector(
                 ConnectorError::NoEndpoint

@@ -45,21 +45,46 @@ fn fmt_layer(format: LogFormat) -> BoxedLayer {
     }
 }
 
-fn filter(level: Option<&str>) -> EnvFilter {
-    std::env::var("RUST_LOG")
+/// The filter: `RUST_LOG` if set and valid, else `level` (the `log.level` key) if set and
+/// valid, else `info`; with what was wrong, if anything (naming the source, not repeating it).
+fn filter(level: Option<&str>) -> (EnvFilter, Vec<String>) {
+    let mut problems = Vec::new();
+    if let Some(directives) = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .or_else(|| level.map(str::to_owned))
-        .and_then(|directives| EnvFilter::try_new(directives).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"))
+    {
+        match EnvFilter::try_new(&directives) {
+            Ok(filter) => return (filter, problems),
+            Err(error) => problems.push(format!(
+                "RUST_LOG is not a valid log filter ({error}); ignored"
+            )),
+        }
+    }
+    if let Some(level) = level.map(str::trim).filter(|l| !l.is_empty()) {
+        match EnvFilter::try_new(level) {
+            Ok(filter) => return (filter, problems),
+            Err(error) => problems.push(format!(
+                "log.level is not a valid log filter ({error}); ignored"
+            )),
+        }
+    }
+    (EnvFilter::new("info"), problems)
 }
 
 /// Starts logging to stderr with the command-line format (text if none).
 pub fn init(cli_format: Option<LogFormat>) -> Logging {
-    let (format, format_handle) = reload::Layer::new(fmt_layer(cli_format.unwrap_or(LogFormat::Text)));
-    let (filter, filter_handle) = reload::Layer::new(filter(None));
+    let (format, format_handle) =
+        reload::Layer::new(fmt_layer(cli_format.unwrap_or(LogFormat::Text)));
+    let (initial, problems) = filter(None);
+    let (filter, filter_handle) = reload::Layer::new(initial);
     // A second initialisation (tests running several agents in one process) keeps the first.
-    let _ = tracing_subscriber::registry().with(format).with(filter).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter)
+        .try_init();
+    for problem in problems {
+        tracing::warn!("{problem}");
+    }
     Logging {
         filter: filter_handle,
         format: format_handle,
@@ -70,15 +95,26 @@ pub fn init(cli_format: Option<LogFormat>) -> Logging {
 impl Logging {
     /// Applies `log.level` and `log.format` (unless overridden by `RUST_LOG` / `--log-format`).
     pub fn configure(&self, config: &federation_config::LogConfig) {
-        let _ = self.filter.reload(filter(config.level.as_deref()));
+        let (filter, mut problems) = filter(config.level.as_deref());
+        // A bad RUST_LOG was reported by `init` already.
+        problems.retain(|p| !p.starts_with("RUST_LOG"));
+        let _ = self.filter.reload(filter);
         if !self.format_fixed {
             let format = match config.format.as_deref().map(str::trim) {
                 Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
-                _ => LogFormat::Text,
+                None | Some("") => LogFormat::Text,
+                Some(f) if f.eq_ignore_ascii_case("text") => LogFormat::Text,
+                Some(_) => {
+                    problems.push("log.format is neither text nor json; using text".to_owned());
+                    LogFormat::Text
+                }
             };
             if format == LogFormat::Json {
                 let _ = self.format.reload(fmt_layer(format));
             }
+        }
+        for problem in problems {
+            tracing::warn!("{problem}");
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Running an agent: connector until a signal, and the exit code.
+//! Running an agent: management service, connector until a signal, and the exit code.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use federation_config::AgentConfig;
@@ -8,17 +9,35 @@ use federation_core::ProviderRegistry;
 
 use crate::cli::AgentArgs;
 use crate::error::AppError;
+use crate::healthcheck;
 use crate::logging;
+use crate::management::Management;
 use crate::startup::{build_integrations, load_config};
 
 /// Serves every configured integration until SIGTERM or SIGINT.
 pub async fn run_agent(config: AgentConfig, registry: &ProviderRegistry) -> Result<(), AppError> {
+    run_agent_until(config, registry, shutdown_signal()).await
+}
+
+/// Serves every configured integration until `shutdown` completes: builds the connector and
+/// the providers, starts the management HTTP service (health, metrics) before the connector,
+/// runs the connector, then stops the management service.
+pub async fn run_agent_until(
+    config: AgentConfig,
+    registry: &ProviderRegistry,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AppError> {
     let connector = Connector::new(&config.integration.connector, &config.system.proxy)?;
     let integrations = build_integrations(&config, registry).await?;
     let connector = integrations
         .into_iter()
         .fold(connector, Connector::with_integration);
-    connector.run(shutdown_signal()).await?;
+    let management = Management::start(&config, connector.status()).await?;
+    let result = connector.run(shutdown).await;
+    if let Some(management) = management {
+        management.stop().await;
+    }
+    result?;
     tracing::info!("Stopped.");
     Ok(())
 }
@@ -59,8 +78,12 @@ pub fn exit_code(binary: &str, result: Result<(), AppError>) -> ExitCode {
     }
 }
 
-/// The whole `run` path of an agent binary: logging, configuration, providers, connector.
+/// The whole `run` path of an agent binary: logging, configuration, providers, management
+/// service, connector. With `--healthcheck`, calls the running agent's health endpoint instead.
 pub fn main_with(binary: &str, args: &AgentArgs, registry: ProviderRegistry) -> ExitCode {
+    if let Some(probes) = &args.healthcheck {
+        return healthcheck::main(binary, args, &registry, probes);
+    }
     // Logging starts before the configuration is read, so its warnings are printed.
     let logging = logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -69,7 +92,14 @@ pub fn main_with(binary: &str, args: &AgentArgs, registry: ProviderRegistry) -> 
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => return exit_code(binary, Err(AppError::Other(format!("cannot start the runtime: {error}")))),
+        Err(error) => {
+            return exit_code(
+                binary,
+                Err(AppError::Other(format!(
+                    "cannot start the runtime: {error}"
+                ))),
+            );
+        }
     };
     let result = runtime.block_on(async {
         let loaded = load_config(args.config.clone(), &registry).await?;

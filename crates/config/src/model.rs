@@ -65,6 +65,17 @@ pub struct ConnectorConfig {
     pub ingest: IngestConfig,
 }
 
+impl ConnectorConfig {
+    /// Defaults plus one controller endpoint and its bearer token: what a program embedding the
+    /// connector usually needs (`https://apim.example.com/integration-controller`).
+    pub fn for_controller(endpoint: impl Into<String>, token: &str) -> Self {
+        let mut config = Self::default();
+        config.ws.endpoints = vec![endpoint.into()];
+        config.ws.headers = vec![HeaderConfig::bearer(token)];
+        config
+    }
+}
+
 /// `integration.connector.ws.*`, as the reference connector reads them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -128,6 +139,21 @@ pub struct HeaderConfig {
     pub name: String,
     /// Header value (redacted in `Debug`: it usually holds the bearer token).
     pub value: Secret,
+}
+
+impl HeaderConfig {
+    /// A header.
+    pub fn new(name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// `Authorization: bearer <token>`, as APIM expects it.
+    pub fn bearer(token: &str) -> Self {
+        Self::new("Authorization", format!("bearer {token}"))
+    }
 }
 
 /// `integration.connector.ws.ssl.*`.

@@ -111,14 +111,18 @@ async fn run_inner(
                     s.last_error = Some(reason);
                 });
             }
-            SessionEnd::Ended { reason, reconnect } => {
+            SessionEnd::Ended { reason, reconnect, planned } => {
                 endpoints.reset();
                 if !reconnect {
                     tracing::info!(%reason, "The channel closed normally; not reconnecting.");
                     stop(ChannelState::Stopped);
                     return Ok(());
                 }
-                tracing::warn!(%reason, "The connection to the controller ended; reconnecting.");
+                if planned {
+                    tracing::info!(%reason, "The controller closed the channel; reconnecting.");
+                } else {
+                    tracing::warn!(%reason, "The connection to the controller ended; reconnecting.");
+                }
                 metrics::counter(metrics::RECONNECTS, &ctx.integration_id, &[]);
                 failures = 1;
                 ctx.status.update(ctx.status_index, |s| {

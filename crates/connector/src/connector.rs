@@ -68,7 +68,7 @@ pub struct Connector {
     shared: Arc<Shared>,
     limits: Limits,
     max_concurrent: usize,
-    integrations: Vec<Integration>,
+    integrations: Vec<(Integration, usize)>,
     status: StatusBoard,
 }
 
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
             .field("endpoints", &self.shared.endpoints.all())
-            .field("integrations", &self.integrations)
+            .field("integrations", &self.integrations.iter().map(|(i, _)| i).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -131,9 +131,13 @@ impl Connector {
         })
     }
 
-    /// Adds an integration (one connection and one HELLO).
+    /// Adds an integration (one connection and one HELLO). It shows in [`Connector::status`]
+    /// at once, as connecting.
     pub fn with_integration(mut self, integration: Integration) -> Self {
-        self.integrations.push(integration);
+        let index = self
+            .status
+            .register(&integration.integration_id, &integration.provider_type);
+        self.integrations.push((integration, index));
         self
     }
 
@@ -152,10 +156,7 @@ impl Connector {
         }
         let token = CancellationToken::new();
         let mut channels = JoinSet::new();
-        for integration in self.integrations {
-            let status_index = self
-                .status
-                .register(&integration.integration_id, &integration.provider_type);
+        for (integration, status_index) in self.integrations {
             let ctx = Arc::new(ChannelContext {
                 integration_id: integration.integration_id,
                 provider_type: integration.provider_type,

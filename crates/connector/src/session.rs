@@ -44,6 +44,8 @@ pub(crate) enum SessionEnd {
         reason: String,
         /// Whether to connect again.
         reconnect: bool,
+        /// Whether the controller asked for it (GOOD_BYE) rather than the connection failing.
+        planned: bool,
     },
     /// Shutdown was requested and in-flight work is done (or its grace period is over).
     Shutdown,
@@ -135,6 +137,14 @@ async fn drive(
         }
     };
     let details = reply.error_details.clone().unwrap_or_else(|| "no details".to_owned());
+    metrics::counter(
+        metrics::COMMANDS_SENT,
+        &ctx.integration_id,
+        &[
+            ("type", "HELLO".to_owned()),
+            ("outcome", if reply.is_success() { "success" } else { "error" }.to_owned()),
+        ],
+    );
     if !reply.is_success() {
         close(handle, CloseCode::Normal, "HELLO rejected").await;
         metrics::counter(metrics::CONNECTIONS, &ctx.integration_id, &[("outcome", "rejected".into())]);
@@ -182,14 +192,14 @@ async fn drive(
                         tracing::debug!(command_id = %id, "Reply to a command nobody waits for any more.");
                     }
                 }
-                Incoming::InvalidCommand(reply) => send_reply(handle, reply).await,
+                Incoming::InvalidCommand(reply) => send_reply(ctx, handle, reply).await,
                 Incoming::Closed { code, reason } => {
                     let reconnect = auto_reconnect || code != Some(u16::from(CloseCode::Normal));
-                    return SessionEnd::Ended { reason, reconnect };
+                    return SessionEnd::Ended { reason, reconnect, planned: false };
                 }
                 Incoming::Violation(code, reason) => {
                     close(handle, code, reason).await;
-                    return SessionEnd::Ended { reason: reason.to_owned(), reconnect: true };
+                    return SessionEnd::Ended { reason: reason.to_owned(), reconnect: true, planned: false };
                 }
                 Incoming::Ignore => {}
             },
@@ -230,7 +240,7 @@ async fn drain(
                         return SessionEnd::Shutdown;
                     }
                 }
-                Incoming::InvalidCommand(reply) => send_reply(handle, reply).await,
+                Incoming::InvalidCommand(reply) => send_reply(ctx, handle, reply).await,
                 Incoming::Closed { .. } => return SessionEnd::Shutdown,
                 Incoming::Violation(..) | Incoming::Ignore => {}
             }
@@ -345,12 +355,14 @@ async fn dispatch(
                 Some(SessionEnd::Ended {
                     reason: "GOOD_BYE with reconnection requested".to_owned(),
                     reconnect: true,
+                    planned: true,
                 })
             } else {
                 close(handle, CloseCode::Normal, "GoodBye Command without reconnection.").await;
                 Some(SessionEnd::Ended {
                     reason: "GOOD_BYE without reconnection".to_owned(),
                     reconnect: false,
+                    planned: true,
                 })
             }
         }
@@ -358,7 +370,7 @@ async fn dispatch(
             ctx.status.update(ctx.status_index, |s| s.primary = payload.primary);
             span.in_scope(|| tracing::info!(primary = payload.primary, "Primary flag set."));
             let reply = Reply::succeeded(id, CommandType::Primary, ReplyPayload::Empty(Empty {}));
-            send_reply(handle, reply).instrument(span).await;
+            send_reply(ctx, handle, reply).instrument(span).await;
             None
         }
         CommandPayload::HealthCheck(_) => {
@@ -384,7 +396,7 @@ async fn dispatch(
                             detail: health.detail,
                         }),
                     );
-                    send_reply(&handle, reply).await;
+                    send_reply(&ctx, &handle, reply).await;
                 }
                 .instrument(span),
             );
@@ -398,7 +410,7 @@ async fn dispatch(
         | CommandPayload::Fetch(_) => {
             if draining {
                 let reply = Reply::error(id, command_type, "The agent is shutting down; retry in a moment.");
-                send_reply(handle, reply).instrument(span).await;
+                send_reply(ctx, handle, reply).instrument(span).await;
             } else {
                 run_integration_command(command.id.clone(), Command { id, payload: command.payload }, handle, ctx, span);
             }
@@ -406,12 +418,12 @@ async fn dispatch(
         }
         CommandPayload::Hello(_) | CommandPayload::Ingest(_) => {
             let reply = Reply::no_reply(id, &command_type);
-            send_reply(handle, reply).instrument(span).await;
+            send_reply(ctx, handle, reply).instrument(span).await;
             None
         }
         CommandPayload::Other { .. } => {
             span.in_scope(|| tracing::warn!("Unknown command type; answering UNKNOWN."));
-            send_reply(handle, Reply::unknown(id)).instrument(span).await;
+            send_reply(ctx, handle, Reply::unknown(id)).instrument(span).await;
             None
         }
     }
@@ -432,7 +444,7 @@ fn run_integration_command(
                 async move {
                     tracing::info!("Repeated command id: answering with the first delivery's reply.");
                     if let Some(reply) = wait_reply(first).await {
-                        send_reply(&handle, reply).await;
+                        send_reply(&ctx2, &handle, reply).await;
                     }
                 }
                 .instrument(span),
@@ -486,7 +498,15 @@ fn run_integration_command(
     }
 }
 
-async fn send_reply(handle: &SessionHandle, reply: Reply) {
+async fn send_reply(ctx: &ChannelContext, handle: &SessionHandle, reply: Reply) {
+    metrics::counter(
+        metrics::REPLIES_SENT,
+        &ctx.integration_id,
+        &[
+            ("type", reply.reply_type.as_str().to_owned()),
+            ("status", reply.status.as_str().to_owned()),
+        ],
+    );
     if handle.send(reply.encode()).await.is_err() {
         tracing::debug!(command_id = %reply.command_id, "Connection closed; reply not sent.");
     }

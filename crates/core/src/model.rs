@@ -206,6 +206,20 @@ impl Plan {
             characteristics: None,
         }
     }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds a characteristic (for example `rate 100/s`).
+    pub fn with_characteristic(mut self, characteristic: impl Into<String>) -> Self {
+        self.characteristics
+            .get_or_insert_with(Vec::new)
+            .push(characteristic.into());
+        self
+    }
 }
 
 /// `Plan.planSecurityType`. Note `OAUTH2` here against `OAUTH` in [`SubscriptionType`].

@@ -26,8 +26,9 @@ pub trait ProviderFactory: Send + Sync + 'static {
     /// One line for `--help` and error messages.
     fn description(&self) -> &'static str;
 
-    /// The camelCase keys this provider reads from its `configuration` block (nested keys
-    /// dotted). Used to resolve all-uppercase environment variables.
+    /// The camelCase keys this provider reads from its `configuration` block: nested keys
+    /// dotted, list elements with `[]` (`plans[].id`). Used to resolve all-uppercase environment
+    /// variables (`..._CONFIGURATION_PLANS_0_ID` → `plans[0].id`).
     fn config_keys(&self) -> &'static [&'static str] {
         &[]
     }

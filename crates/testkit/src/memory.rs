@@ -18,8 +18,8 @@ use federation_core::{
 /// The provider type [`MemoryFactory`] registers.
 pub const MEMORY_TYPE: &str = "memory";
 
-/// An issued credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An issued credential (its `Debug` hides the key value).
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedKey {
     /// The key's id (returned in the subscription metadata as `keyId`).
     pub key_id: String,
@@ -29,6 +29,17 @@ pub struct IssuedKey {
     pub api_id: String,
     /// The plan it was issued for.
     pub plan_id: Option<String>,
+}
+
+impl std::fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("key_id", &self.key_id)
+            .field("value", &federation_core::Secret::REDACTED)
+            .field("api_id", &self.api_id)
+            .field("plan_id", &self.plan_id)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]

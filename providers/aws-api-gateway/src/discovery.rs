@@ -1,0 +1,485 @@
+//! Discovery: walk each target's REST APIs, stages and usage plans, and stream federated APIs.
+//!
+//! Calls per target (all within the seed's minimum IAM policy):
+//!
+//! | request | calls |
+//! |---|---|
+//! | preview, usage-plan mode | `GetRestApis` + `GetUsagePlans` (paged, 500 a page): about 3 calls for 1,000 APIs |
+//! | preview, `acceptApiWithoutUsagePlan` | the above + `GetStages` per REST API |
+//! | full | the above + `GetStages` per REST API that has a candidate stage + `GetExport` per selected stage |
+//!
+//! With [`Selection::Only`] only the selected REST APIs' stages and the selected stages' exports
+//! are fetched. APIs are emitted as soon as they are ready, in `GetRestApis` order; the walk stops
+//! when the sink is closed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use federation_core::{Api, ApiSink, Depth, ProviderError, Selection};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::error::AwsError;
+use crate::limiter::OperationClass;
+use crate::mapping::{Location, RestApi, StageApi, UsagePlan, api_id, split_api_id};
+use crate::target::Target;
+
+/// The page size used for every paged list (AWS's maximum).
+pub const PAGE_LIMIT: i32 = 500;
+const MAX_PAGES: usize = 10_000;
+
+/// A stage discovery left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedStage {
+    /// The account/region label.
+    pub target: String,
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The REST API's name, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_name: Option<String>,
+    /// The stage, when the reason is about one stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Why, and what to change.
+    pub reason: String,
+}
+
+/// What a walk collects besides streaming (for the operator `discover` tool).
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub apis: Vec<Api>,
+    pub skipped: Vec<SkippedStage>,
+    pub warnings: Vec<String>,
+}
+
+/// Where a walk's results go.
+pub(crate) struct Output<'a> {
+    pub sink: Option<&'a ApiSink>,
+    pub collected: Option<&'a Mutex<Collected>>,
+}
+
+impl Output<'_> {
+    async fn emit(&self, api: Api) -> Result<(), ProviderError> {
+        if let Some(collected) = self.collected {
+            lock(collected).apis.push(api.clone());
+        }
+        if let Some(sink) = self.sink {
+            sink.emit(api).await?;
+        }
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.sink.is_some_and(ApiSink::is_closed)
+    }
+
+    fn skip(&self, skipped: SkippedStage) {
+        tracing::debug!(
+            target_label = %skipped.target,
+            rest_api_id = %skipped.rest_api_id,
+            stage = skipped.stage.as_deref().unwrap_or(""),
+            reason = %skipped.reason,
+            "Stage skipped."
+        );
+        if let Some(collected) = self.collected {
+            lock(collected).skipped.push(skipped);
+        }
+    }
+
+    fn warn(&self, target: &Target, message: String) {
+        tracing::warn!(target_label = %target.label(), "{message}");
+        if let Some(collected) = self.collected {
+            lock(collected)
+                .warnings
+                .push(format!("{}: {message}", target.label()));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What to walk.
+#[derive(Debug, Clone)]
+pub(crate) struct WalkOptions {
+    pub depth: Depth,
+    pub selection: Selection,
+    pub accept_without_plan: bool,
+    /// Also fetch every API's stages to explain skipped ones (operator tool).
+    pub explain: bool,
+    pub concurrency: usize,
+}
+
+/// Lists every REST API (paged).
+pub(crate) async fn list_rest_apis(target: &Target) -> Result<Vec<RestApi>, AwsError> {
+    let op = target.operation("GetRestApis", "GET", "/restapis");
+    let mut out = Vec::new();
+    let mut position: Option<String> = None;
+    let mut seen = HashSet::new();
+    for _ in 0..MAX_PAGES {
+        let page = target
+            .call(&op, OperationClass::General, |c| {
+                c.get_rest_apis()
+                    .limit(PAGE_LIMIT)
+                    .set_position(position.clone())
+                    .send()
+            })
+            .await?;
+        out.extend(page.items().iter().filter_map(|item| {
+            Some(RestApi {
+                id: item.id()?.to_owned(),
+                name: item.name().unwrap_or_default().to_owned(),
+                description: item.description().map(str::to_owned),
+            })
+        }));
+        match page.position() {
+            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
+                position = Some(next.to_owned());
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Lists every usage plan (paged).
+pub(crate) async fn list_usage_plans(target: &Target) -> Result<Vec<UsagePlan>, AwsError> {
+    let op = target.operation("GetUsagePlans", "GET", "/usageplans");
+    let mut out = Vec::new();
+    let mut position: Option<String> = None;
+    let mut seen = HashSet::new();
+    for _ in 0..MAX_PAGES {
+        let page = target
+            .call(&op, OperationClass::General, |c| {
+                c.get_usage_plans()
+                    .limit(PAGE_LIMIT)
+                    .set_position(position.clone())
+                    .send()
+            })
+            .await?;
+        out.extend(page.items().iter().filter_map(|item| {
+            Some(UsagePlan {
+                id: item.id()?.to_owned(),
+                name: item.name().unwrap_or_default().to_owned(),
+                description: item.description().map(str::to_owned),
+                rate_limit: item.throttle().map(|t| t.rate_limit()),
+                burst_limit: item.throttle().map(|t| t.burst_limit()),
+                quota: item
+                    .quota()
+                    .and_then(|q| Some((q.limit(), q.period().map(|p| p.as_str().to_owned())?))),
+                api_stages: item
+                    .api_stages()
+                    .iter()
+                    .filter_map(|s| Some((s.api_id()?.to_owned(), s.stage()?.to_owned())))
+                    .collect(),
+            })
+        }));
+        match page.position() {
+            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
+                position = Some(next.to_owned());
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// A stage: name and description.
+type StageInfo = (String, Option<String>);
+
+/// The stages of a REST API (not paged: at most 10).
+pub(crate) async fn get_stages(
+    target: &Target,
+    rest_api_id: &str,
+) -> Result<Vec<StageInfo>, AwsError> {
+    let op = target.operation(
+        "GetStages",
+        "GET",
+        &format!("/restapis/{rest_api_id}/stages"),
+    );
+    let stages = target
+        .call(&op, OperationClass::General, |c| {
+            c.get_stages().rest_api_id(rest_api_id).send()
+        })
+        .await?;
+    let mut out: Vec<StageInfo> = stages
+        .item()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.stage_name()?.to_owned(),
+                s.description().filter(|d| !d.is_empty()).map(str::to_owned),
+            ))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The stage's OpenAPI 3 export, JSON.
+pub(crate) async fn get_export(
+    target: &Target,
+    rest_api_id: &str,
+    stage: &str,
+) -> Result<String, AwsError> {
+    let op = target.operation(
+        "GetExport",
+        "GET",
+        &format!("/restapis/{rest_api_id}/stages/{stage}/exports/oas30"),
+    );
+    let export = target
+        .call(&op, OperationClass::General, |c| {
+            c.get_export()
+                .rest_api_id(rest_api_id)
+                .stage_name(stage)
+                .export_type("oas30")
+                .accepts("application/json")
+                .send()
+        })
+        .await?;
+    let bytes = export
+        .body()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
+    String::from_utf8(bytes).map_err(|_| AwsError::Other {
+        operation: "GetExport",
+        region: target.region.clone(),
+        code: None,
+        message: "the export is not UTF-8 text".to_owned(),
+    })
+}
+
+/// Walks one target. `on_plans` sees every usage plan id found (subscribe routing).
+pub(crate) async fn walk_target(
+    target: &Target,
+    options: &WalkOptions,
+    out: &Output<'_>,
+    on_plans: &(dyn Fn(&[UsagePlan]) + Send + Sync),
+) -> Result<(), ProviderError> {
+    let (rest_apis, plans) = tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
+    on_plans(&plans);
+    let location = Location {
+        region: &target.region,
+        account: target.account.as_deref(),
+    };
+
+    // (REST API id, stage) → the plans referencing it, in plan order.
+    let mut by_stage: HashMap<(&str, &str), Vec<&UsagePlan>> = HashMap::new();
+    let mut stages_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for plan in &plans {
+        for (api, stage) in &plan.api_stages {
+            let entry = by_stage.entry((api.as_str(), stage.as_str())).or_default();
+            if !entry.iter().any(|p| p.id == plan.id) {
+                entry.push(plan);
+            }
+            stages_of.entry(api).or_default().insert(stage);
+        }
+    }
+    let known: HashSet<&str> = rest_apis.iter().map(|r| r.id.as_str()).collect();
+    if options.explain {
+        let mut dangling: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for ((api, stage), plans) in &by_stage {
+            if !known.contains(api) {
+                dangling
+                    .entry((api, stage))
+                    .or_default()
+                    .extend(plans.iter().map(|p| p.name.as_str()));
+            }
+        }
+        for ((api, stage), plan_names) in dangling {
+            out.skip(SkippedStage {
+                target: target.label(),
+                rest_api_id: api.to_owned(),
+                api_name: None,
+                stage: Some(stage.to_owned()),
+                reason: format!(
+                    "usage plan(s) {} reference REST API {api}, which does not exist in {}",
+                    plan_names.join(", "),
+                    target.label()
+                ),
+            });
+        }
+    }
+
+    let selected_rest_ids: Option<HashSet<&str>> = match &options.selection {
+        Selection::All => None,
+        Selection::Only(ids) => Some(
+            ids.iter()
+                .filter_map(|id| split_api_id(id).map(|(api, _)| api))
+                .collect(),
+        ),
+    };
+    let rest_selected = |id: &str| {
+        selected_rest_ids
+            .as_ref()
+            .is_none_or(|set| set.contains(id))
+    };
+
+    let need_stages =
+        options.accept_without_plan || options.explain || options.depth == Depth::Full;
+    if !need_stages {
+        // Preview in usage-plan mode: the usage plans name the stages; no per-API call.
+        for rest in &rest_apis {
+            for stage in stages_of.get(rest.id.as_str()).into_iter().flatten() {
+                let id = api_id(&rest.id, stage);
+                if !options.selection.includes(&id) {
+                    continue;
+                }
+                let stage_api = StageApi {
+                    location,
+                    rest_api: rest,
+                    stage,
+                    stage_description: None,
+                    plans: by_stage
+                        .get(&(rest.id.as_str(), *stage))
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                out.emit(stage_api.to_api()).await?;
+            }
+        }
+        return Ok(());
+    }
+
+    let candidates: Vec<&RestApi> = rest_apis
+        .iter()
+        .filter(|r| rest_selected(&r.id))
+        .filter(|r| {
+            options.accept_without_plan || options.explain || stages_of.contains_key(r.id.as_str())
+        })
+        .collect();
+    let by_stage = &by_stage;
+    let stages_of = &stages_of;
+    // Futures are built up front (they do nothing until polled): a closure inside the stream
+    // would defeat the `Send` proof of the provider's boxed future.
+    let pending: Vec<_> = candidates
+        .into_iter()
+        .map(|rest| walk_rest_api(target, location, rest, options, by_stage, stages_of, out))
+        .collect();
+    let mut results = futures_util::stream::iter(pending).buffered(options.concurrency.max(1));
+    while let Some(apis) = results.next().await {
+        for api in apis? {
+            out.emit(api).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One REST API: its stages, the skip decisions, and (at full depth) the exports.
+async fn walk_rest_api(
+    target: &Target,
+    location: Location<'_>,
+    rest: &RestApi,
+    options: &WalkOptions,
+    by_stage: &HashMap<(&str, &str), Vec<&UsagePlan>>,
+    stages_of: &HashMap<&str, BTreeSet<&str>>,
+    out: &Output<'_>,
+) -> Result<Vec<Api>, ProviderError> {
+    if out.is_closed() {
+        return Err(ProviderError::Cancelled);
+    }
+    let skip = |stage: Option<&str>, reason: String| {
+        out.skip(SkippedStage {
+            target: target.label(),
+            rest_api_id: rest.id.clone(),
+            api_name: Some(rest.name.clone()),
+            stage: stage.map(str::to_owned),
+            reason,
+        });
+    };
+    let stages = match get_stages(target, &rest.id).await {
+        Ok(stages) => stages,
+        Err(err) if err.is_not_found() => {
+            skip(None, "the REST API was deleted during discovery".to_owned());
+            return Ok(Vec::new());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if stages.is_empty() {
+        skip(
+            None,
+            format!(
+                "API {} ({}) has no deployed stage: deploy it to a stage to federate it",
+                rest.name, rest.id
+            ),
+        );
+        return Ok(Vec::new());
+    }
+    let existing: HashSet<&str> = stages.iter().map(|(name, _)| name.as_str()).collect();
+    for referenced in stages_of.get(rest.id.as_str()).into_iter().flatten() {
+        if !existing.contains(referenced) {
+            let names: Vec<&str> = by_stage
+                .get(&(rest.id.as_str(), *referenced))
+                .into_iter()
+                .flatten()
+                .map(|p| p.name.as_str())
+                .collect();
+            skip(
+                Some(referenced),
+                format!(
+                    "usage plan(s) {} reference stage {referenced} of API {}, which does not exist",
+                    names.join(", "),
+                    rest.name
+                ),
+            );
+        }
+    }
+
+    let mut selected = Vec::new();
+    for (stage, description) in &stages {
+        let plans = by_stage
+            .get(&(rest.id.as_str(), stage.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        if plans.is_empty() && !options.accept_without_plan {
+            skip(
+                Some(stage),
+                format!(
+                    "stage {stage} of API {} has no usage plan: attach it to a usage plan, or set \
+                     acceptApiWithoutUsagePlan=true",
+                    rest.name
+                ),
+            );
+            continue;
+        }
+        if !options.selection.includes(&api_id(&rest.id, stage)) {
+            continue;
+        }
+        selected.push(StageApi {
+            location,
+            rest_api: rest,
+            stage,
+            stage_description: description.as_deref(),
+            plans,
+        });
+    }
+
+    if options.depth == Depth::Preview {
+        return Ok(selected.iter().map(StageApi::to_api).collect());
+    }
+    let exports = futures_util::future::join_all(
+        selected
+            .iter()
+            .map(|s| get_export(target, &rest.id, s.stage)),
+    )
+    .await;
+    let mut apis = Vec::with_capacity(selected.len());
+    for (stage_api, export) in selected.iter().zip(exports) {
+        let mut api = stage_api.to_api();
+        match export {
+            Ok(body) => api.pages = Some(vec![stage_api.page(body)]),
+            Err(err) => out.warn(
+                target,
+                format!(
+                    "API {} stage {} is ingested without its OpenAPI page: {err}",
+                    rest.name, stage_api.stage
+                ),
+            ),
+        }
+        apis.push(api);
+    }
+    Ok(apis)
+}

@@ -1,0 +1,100 @@
+//! # federation-provider-aws-api-gateway
+//!
+//! The AWS API Gateway provider of the federation agent, on the official AWS SDK
+//! (`aws-sdk-apigateway`, `aws-config`). It discovers REST APIs (v1) and serves them to Gravitee
+//! as federated APIs, and turns subscriptions into API keys on usage plans.
+//!
+//! Register [`AwsApiGatewayFactory`] (type `aws-api-gateway`); the binary builds one
+//! [`AwsApiGatewayProvider`] per configured entry. Building validates the settings and makes no
+//! AWS call, so the agent reaches HELLO without AWS access.
+//!
+//! ## Configuration (`integration.providers[i].configuration`)
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `region` | required | AWS region, or a comma-separated list (one discovery per region) |
+//! | `accessKeyId`, `secretAccessKey`, `sessionToken` | unset | static credentials; unset = the standard AWS credential chain (env, profile, web identity/IRSA, ECS/Pod Identity, instance role) |
+//! | `roleArn` | unset | comma-separated IAM roles to assume (multi-account); every role × every region is discovered |
+//! | `roleSessionName` | `gravitee-federation-agent` | session name for `roleArn` |
+//! | `acceptApiWithoutUsagePlan` | `false` | also discover stages no usage plan references (with no plans) |
+//! | `endpoint` | unset | API Gateway/STS endpoint override (tests, private endpoints); `AWS_ENDPOINT_URL` works too |
+//! | `requestsPerSecond`, `burst` | 10, 40 | client-side call budget per account and region (AWS's control-plane quota) |
+//! | `apiKeyRequestsPerSecond`, `apiKeyBurst` | 5, 5 | budget of `CreateApiKey`/`DeleteApiKey` (AWS: 5 rps) |
+//! | `maxConcurrency` | 8 | calls in flight per account and region |
+//! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
+//!
+//! See [`settings::AwsSettings`]; every key is in [`settings::CONFIG_KEYS`].
+//!
+//! ## The mapping (`aws-mapping.md`)
+//!
+//! One federated API per REST API **stage** (a usage plan, the OpenAPI export and the invoke URL
+//! are all per stage):
+//!
+//! - `id` = `{restApiId}:{stageName}` (the `apiId` of SUBSCRIBE/UNSUBSCRIBE); `uniqueId` =
+//!   `[{account}:]{region}:{restApiId}:{stageName}` (account when a role names it);
+//! - `name` = the REST API's name, `version` = the stage, `description` = the API's description
+//!   (plus the stage's);
+//! - `connectionDetails.url` = `https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}`;
+//! - one `SWAGGER` page, the stage's `GetExport` (`oas30`, JSON), `{name}-{stage}-oas.json`; an
+//!   export that fails leaves `pages: []` and a warning;
+//! - one `API_KEY` plan per usage plan referencing the stage, with `rate …/s`, `burst …`,
+//!   `quota …/PERIOD` characteristics;
+//! - `STRING` metadata `aws-api-gateway-region`, `-rest-api-id`, `-stage`, `-account`.
+//!
+//! Stages no usage plan references are skipped unless `acceptApiWithoutUsagePlan` is set. A
+//! preview in usage-plan mode costs `GetRestApis` + `GetUsagePlans` only (about 3 calls for
+//! 1,000 APIs); a full ingest adds `GetStages` per API and `GetExport` per stage, only for the
+//! selected ids. See [`discovery`].
+//!
+//! Subscribing creates an enabled key `gravitee-{graviteeSubscriptionId}` (`CreateApiKey`) and
+//! attaches it to the usage plan (`CreateUsagePlanKey`); the reply carries the key value and the
+//! metadata revoking needs (`apiKeyId`, `usagePlanId`, `region`, plus `account`/`roleArn` in
+//! multi-account mode). The same subscription twice gets the same key. Revoking deletes the key;
+//! a key already gone is success. Only `API_KEY` subscriptions are supported. See
+//! [`subscription`].
+//!
+//! ## Quotas, retries and errors
+//!
+//! AWS allows 10 control-plane requests per second (burst 40) per account, and 5 per second for
+//! `CreateApiKey`/`DeleteApiKey`. Every call goes through a token bucket per account and region
+//! and a concurrency bound ([`limiter`]), so a large account is walked near the quota without a
+//! storm of 429s. The SDK's own retries are off; ours retry `TooManyRequestsException` with
+//! exponential backoff and jitter, honour `Retry-After` (the SDK does not) and pause the whole
+//! bucket; no API is dropped because of throttling (the walk fails loudly if AWS keeps
+//! throttling past `maxRetries`). Access denied names the IAM action and resource to grant
+//! (`apigateway:POST on arn:aws:apigateway:eu-west-1::/apikeys`). No key value or AWS secret is
+//! ever logged or put in an error.
+//!
+//! ## Operator tools
+//!
+//! [`operator::discover`] (what would be ingested, and *why* stages were skipped) and
+//! [`operator::check`] (credentials and each action of the minimum IAM policy: allowed / denied
+//! / untested), with table and JSON renderers, for the binary's subcommands.
+//!
+//! ## Test harness (feature `testing`)
+//!
+//! `testing` holds what this crate's tests, the root end-to-end tests and the benchmark use:
+//! `MotoServer` (a real AWS emulator, `moto_server` on a free loopback port; install it with
+//! `scripts/install-moto.sh`), `shared_moto()` (one server per test binary, serialised and
+//! reset between tests), SDK client and seeding helpers, and `ThrottlingProxy`, a loopback
+//! proxy in front of moto that injects real-looking 429s, enforces AWS's quota, pages list
+//! responses (moto never pages), denies chosen operations, and counts calls by operation.
+
+pub mod discovery;
+pub mod error;
+mod factory;
+pub mod limiter;
+pub mod mapping;
+pub mod operator;
+mod provider;
+pub mod settings;
+pub mod subscription;
+mod target;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::AwsError;
+pub use factory::AwsApiGatewayFactory;
+pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
+pub use target::{AWS_CALLS, AWS_CALL_DURATION};
+pub use settings::AwsSettings;

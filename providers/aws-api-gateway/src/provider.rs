@@ -1,0 +1,175 @@
+//! [`AwsApiGatewayProvider`]: the [`Provider`] for AWS API Gateway (REST APIs).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use federation_core::{
+    ApiSink, DiscoverRequest, Provider, ProviderError, ProviderSettings, Subscription,
+    SubscriptionResult,
+};
+
+use crate::discovery::{Collected, Output, WalkOptions, walk_target};
+use crate::limiter::CallBudget;
+use crate::settings::AwsSettings;
+use crate::subscription::IssuedKeys;
+use crate::target::Target;
+
+/// The provider type string (`integration.providers[i].type`, HELLO's `provider`).
+pub const PROVIDER_TYPE: &str = "aws-api-gateway";
+
+/// The AWS API Gateway provider: discovers REST API stages, issues and revokes API keys.
+///
+/// Building it makes no AWS call; SDK clients are created on first use.
+pub struct AwsApiGatewayProvider {
+    pub(crate) settings: Arc<AwsSettings>,
+    pub(crate) targets: Vec<Arc<Target>>,
+    /// Usage plan id → index of the target it was seen in (filled by discovery).
+    pub(crate) plan_routes: Mutex<HashMap<String, usize>>,
+    pub(crate) issued: IssuedKeys,
+}
+
+impl fmt::Debug for AwsApiGatewayProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsApiGatewayProvider")
+            .field(
+                "targets",
+                &self.targets.iter().map(|t| t.label()).collect::<Vec<_>>(),
+            )
+            .field(
+                "accept_api_without_usage_plan",
+                &self.settings.accept_api_without_usage_plan,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsApiGatewayProvider {
+    /// A provider for validated settings: one target per role × region (one per region without
+    /// roles). No AWS call is made.
+    pub fn new(settings: AwsSettings) -> Self {
+        let settings = Arc::new(settings);
+        let roles: Vec<Option<String>> = if settings.role_arn.is_empty() {
+            vec![None]
+        } else {
+            settings.role_arn.iter().cloned().map(Some).collect()
+        };
+        let mut budgets: HashMap<(Option<String>, String), CallBudget> = HashMap::new();
+        let mut targets = Vec::new();
+        for role in &roles {
+            for region in &settings.region {
+                let account = role
+                    .as_deref()
+                    .and_then(crate::settings::account_of_role)
+                    .map(str::to_owned);
+                // One budget per account and region: AWS's quotas are per account.
+                let budget = budgets
+                    .entry((account.or_else(|| role.clone()), region.clone()))
+                    .or_insert_with(|| {
+                        CallBudget::new(
+                            settings.requests_per_second,
+                            settings.burst,
+                            settings.api_key_requests_per_second,
+                            settings.api_key_burst,
+                            settings.max_concurrency,
+                        )
+                    })
+                    .clone();
+                targets.push(Arc::new(Target::new(
+                    settings.clone(),
+                    region.clone(),
+                    role.clone(),
+                    budget,
+                )));
+            }
+        }
+        Self {
+            settings,
+            targets,
+            plan_routes: Mutex::new(HashMap::new()),
+            issued: IssuedKeys::default(),
+        }
+    }
+
+    /// Extracts, validates and builds: errors name the bad key.
+    pub fn from_settings(settings: &ProviderSettings) -> Result<Self, ProviderError> {
+        Ok(Self::new(AwsSettings::from_settings(settings)?))
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AwsSettings {
+        &self.settings
+    }
+
+    /// The account/region labels this provider works in (`111122223333/eu-west-1`).
+    pub fn target_labels(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.label()).collect()
+    }
+
+    /// Runs a walk of every target concurrently.
+    pub(crate) async fn walk(
+        &self,
+        request: &DiscoverRequest,
+        explain: bool,
+        sink: Option<&ApiSink>,
+        collected: Option<&Mutex<Collected>>,
+    ) -> Result<(), ProviderError> {
+        let options = WalkOptions {
+            depth: request.depth,
+            selection: request.selection.clone(),
+            accept_without_plan: self.settings.accept_api_without_usage_plan,
+            explain,
+            concurrency: self.settings.max_concurrency.max(1) * 2,
+        };
+        let output = Output { sink, collected };
+        let walks = self.targets.iter().enumerate().map(|(index, target)| {
+            let record = move |plans: &[crate::mapping::UsagePlan]| {
+                let mut routes = self
+                    .plan_routes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for plan in plans {
+                    routes.insert(plan.id.clone(), index);
+                }
+            };
+            let options = &options;
+            let output = &output;
+            async move {
+                let result = walk_target(target, options, output, &record).await;
+                if let Err(err) = &result
+                    && !matches!(err, ProviderError::Cancelled)
+                {
+                    tracing::warn!(target_label = %target.label(), error = %err.details(), "Discovery failed.");
+                }
+                result
+            }
+        });
+        futures_util::future::try_join_all(walks).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for AwsApiGatewayProvider {
+    async fn discover(
+        &self,
+        request: &DiscoverRequest,
+        sink: &ApiSink,
+    ) -> Result<(), ProviderError> {
+        self.walk(request, false, Some(sink), None).await
+    }
+
+    async fn subscribe(
+        &self,
+        api_id: &str,
+        subscription: &Subscription,
+    ) -> Result<SubscriptionResult, ProviderError> {
+        self.capabilities().check(PROVIDER_TYPE, subscription)?;
+        self.subscribe_api_key(api_id, subscription).await
+    }
+
+    async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        self.revoke_api_key(api_id, subscription).await
+    }
+}

@@ -1,0 +1,411 @@
+//! [`AwsSettings`]: the provider's `configuration` block, typed and checked.
+//!
+//! The keys of the official agent (`region`, `accessKeyId`, `secretAccessKey`, `roleArn`,
+//! `acceptApiWithoutUsagePlan`) keep their names and meaning; the rest are ours. Values arrive
+//! as strings from `gravitee.yml` or `gravitee_integration_providers_N_configuration_*`
+//! environment variables; an empty string (a compose file passing an unset `${AWS_ACCESS_KEY_ID}`)
+//! counts as unset.
+
+use federation_core::settings::comma_list;
+use federation_core::{ProviderSettings, Secret, SettingsError};
+use serde::{Deserialize, Deserializer};
+
+/// Every camelCase key the provider reads from its `configuration` block.
+pub const CONFIG_KEYS: &[&str] = &[
+    "region",
+    "accessKeyId",
+    "secretAccessKey",
+    "sessionToken",
+    "roleArn",
+    "roleSessionName",
+    "acceptApiWithoutUsagePlan",
+    "endpoint",
+    "requestsPerSecond",
+    "burst",
+    "apiKeyRequestsPerSecond",
+    "apiKeyBurst",
+    "maxConcurrency",
+    "maxRetries",
+];
+
+/// The provider's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsSettings {
+    /// `region` (required): one or more AWS regions, a list or a comma-separated string. Each
+    /// region is discovered separately.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub region: Vec<String>,
+    /// `accessKeyId`: static access key id; unset means the standard AWS credential chain.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub access_key_id: Option<Secret>,
+    /// `secretAccessKey`: the secret of `accessKeyId`.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub secret_access_key: Option<Secret>,
+    /// `sessionToken`: session token for temporary static credentials.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub session_token: Option<Secret>,
+    /// `roleArn`: IAM roles to assume (multi-account), a list or a comma-separated string. Every
+    /// role is discovered in every region.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub role_arn: Vec<String>,
+    /// `roleSessionName`: the session name used when assuming `roleArn` (default
+    /// `gravitee-federation-agent`).
+    #[serde(
+        default = "default_session_name",
+        deserialize_with = "string_or_default_session"
+    )]
+    pub role_session_name: String,
+    /// `acceptApiWithoutUsagePlan` (default `false`): also discover stages no usage plan
+    /// references.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub accept_api_without_usage_plan: bool,
+    /// `endpoint`: API Gateway (and STS) endpoint override, for tests and private endpoints.
+    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_API_GATEWAY` work too.
+    #[serde(default, deserialize_with = "optional_string")]
+    pub endpoint: Option<String>,
+    /// `requestsPerSecond` (default 10): client-side budget of API Gateway control-plane calls
+    /// per account and region (AWS's fixed account quota is 10 rps).
+    #[serde(default = "default_rps")]
+    pub requests_per_second: f64,
+    /// `burst` (default 40): the budget's burst (AWS: 40).
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// `apiKeyRequestsPerSecond` (default 5): budget of `CreateApiKey` / `DeleteApiKey` calls
+    /// per account and region (AWS: 5 rps), on top of the overall budget.
+    #[serde(default = "default_key_rps")]
+    pub api_key_requests_per_second: f64,
+    /// `apiKeyBurst` (default 5): burst of the API key budget.
+    #[serde(default = "default_key_burst")]
+    pub api_key_burst: u32,
+    /// `maxConcurrency` (default 8): calls in flight at once per account and region.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// `maxRetries` (default 8): retries of one call after throttling (429) or a transient
+    /// failure, with exponential backoff, jitter and `Retry-After`.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+}
+
+fn default_session_name() -> String {
+    "gravitee-federation-agent".to_owned()
+}
+fn default_rps() -> f64 {
+    10.0
+}
+fn default_burst() -> u32 {
+    40
+}
+fn default_key_rps() -> f64 {
+    5.0
+}
+fn default_key_burst() -> u32 {
+    5
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_retries() -> u32 {
+    8
+}
+
+impl AwsSettings {
+    /// Extracts and validates the settings; errors name the full key.
+    pub fn from_settings(settings: &ProviderSettings) -> Result<Self, SettingsError> {
+        let parsed: Self = settings.extract()?;
+        parsed.validate(settings)?;
+        Ok(parsed)
+    }
+
+    /// Settings for `region` with every other key at its default (the standard credential
+    /// chain, usage-plan mode).
+    pub fn for_region(region: impl Into<String>) -> Self {
+        Self {
+            region: vec![region.into()],
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            role_arn: Vec::new(),
+            role_session_name: default_session_name(),
+            accept_api_without_usage_plan: false,
+            endpoint: None,
+            requests_per_second: default_rps(),
+            burst: default_burst(),
+            api_key_requests_per_second: default_key_rps(),
+            api_key_burst: default_key_burst(),
+            max_concurrency: default_concurrency(),
+            max_retries: default_retries(),
+        }
+    }
+
+    /// Checks the values; `settings` names the keys in errors.
+    pub fn validate(&self, settings: &ProviderSettings) -> Result<(), SettingsError> {
+        if self.region.is_empty() {
+            return Err(settings.error(
+                "region",
+                "is missing: set the AWS region (for example eu-west-1), or a comma-separated list",
+            ));
+        }
+        for region in &self.region {
+            if !is_region(region) {
+                return Err(settings.error(
+                    "region",
+                    format!("is invalid: `{region}` is not an AWS region name (like eu-west-1)"),
+                ));
+            }
+        }
+        match (&self.access_key_id, &self.secret_access_key) {
+            (Some(_), None) => {
+                return Err(settings.error(
+                    "secretAccessKey",
+                    "is missing: accessKeyId is set, so secretAccessKey must be too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(settings.error(
+                    "accessKeyId",
+                    "is missing: secretAccessKey is set, so accessKeyId must be too",
+                ));
+            }
+            _ => {}
+        }
+        if self.session_token.is_some() && self.access_key_id.is_none() {
+            return Err(settings.error(
+                "sessionToken",
+                "is set without accessKeyId and secretAccessKey",
+            ));
+        }
+        for arn in &self.role_arn {
+            if account_of_role(arn).is_none() {
+                return Err(settings.error(
+                    "roleArn",
+                    format!(
+                        "is invalid: `{arn}` is not an IAM role ARN \
+                         (arn:aws:iam::<12-digit account>:role/<name>)"
+                    ),
+                ));
+            }
+        }
+        if let Some(endpoint) = &self.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(settings.error(
+                "endpoint",
+                format!("is invalid: `{endpoint}` must be an http:// or https:// URL"),
+            ));
+        }
+        if !(self.requests_per_second.is_finite() && self.requests_per_second > 0.0) {
+            return Err(settings.error("requestsPerSecond", "must be a number above 0"));
+        }
+        if !(self.api_key_requests_per_second.is_finite() && self.api_key_requests_per_second > 0.0)
+        {
+            return Err(settings.error("apiKeyRequestsPerSecond", "must be a number above 0"));
+        }
+        if self.burst == 0 {
+            return Err(settings.error("burst", "must be at least 1"));
+        }
+        if self.api_key_burst == 0 {
+            return Err(settings.error("apiKeyBurst", "must be at least 1"));
+        }
+        if self.max_concurrency == 0 {
+            return Err(settings.error("maxConcurrency", "must be at least 1"));
+        }
+        if self.role_session_name.is_empty() || self.role_session_name.len() > 64 {
+            return Err(settings.error("roleSessionName", "must be 1 to 64 characters"));
+        }
+        Ok(())
+    }
+}
+
+/// The 12-digit account id of an IAM role ARN, or `None` when `arn` is not a role ARN.
+pub fn account_of_role(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (arn_word, partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let valid = arn_word == "arn"
+        && partition.starts_with("aws")
+        && service == "iam"
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.starts_with("role/")
+        && resource.len() > "role/".len();
+    valid.then_some(account)
+}
+
+/// Whether `name` looks like an AWS region (`eu-west-1`, `us-gov-east-1`, `cn-north-1`).
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+}
+
+fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(optional_string(d)?.map(Secret::from))
+}
+
+fn string_or_default_session<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(optional_string(d)?.unwrap_or_else(default_session_name))
+}
+
+/// A `bool` that also accepts `"true"`/`"false"` in any case, and an empty string as `false`.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrString {
+        Bool(bool),
+        String(String),
+    }
+    match BoolOrString::deserialize(d)? {
+        BoolOrString::Bool(b) => Ok(b),
+        BoolOrString::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "" | "false" => Ok(false),
+            "true" => Ok(true),
+            other => Err(serde::de::Error::custom(format!(
+                "expected true or false, found `{other}`"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<AwsSettings, SettingsError> {
+        AwsSettings::from_settings(&ProviderSettings::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_and_comma_lists() {
+        let s = parse(&[
+            ("region", "eu-west-1, us-east-1"),
+            (
+                "roleArn",
+                "arn:aws:iam::111122223333:role/a,arn:aws:iam::444455556666:role/b",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.region, ["eu-west-1", "us-east-1"]);
+        assert_eq!(s.role_arn.len(), 2);
+        assert!(!s.accept_api_without_usage_plan);
+        assert!(s.access_key_id.is_none());
+        assert_eq!(s.requests_per_second, 10.0);
+        assert_eq!(s.burst, 40);
+        assert_eq!(s.api_key_requests_per_second, 5.0);
+        assert_eq!(s.max_concurrency, 8);
+        assert_eq!(s.role_session_name, "gravitee-federation-agent");
+    }
+
+    #[test]
+    fn strings_convert_and_empty_values_count_as_unset() {
+        let s = parse(&[
+            ("region", "us-east-1"),
+            ("accessKeyId", ""),
+            ("secretAccessKey", ""),
+            ("acceptApiWithoutUsagePlan", "TRUE"),
+            ("endpoint", ""),
+            ("requestsPerSecond", "2.5"),
+            ("maxConcurrency", "3"),
+        ])
+        .unwrap();
+        assert!(s.access_key_id.is_none() && s.secret_access_key.is_none());
+        assert!(s.accept_api_without_usage_plan);
+        assert!(s.endpoint.is_none());
+        assert_eq!(s.requests_per_second, 2.5);
+        assert_eq!(s.max_concurrency, 3);
+        let off = parse(&[("region", "us-east-1"), ("acceptApiWithoutUsagePlan", "")]).unwrap();
+        assert!(!off.accept_api_without_usage_plan);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "configuration.region is missing"),
+            (&[("region", "Europe")], "configuration.region is invalid"),
+            (
+                &[("region", "eu-west-1"), ("accessKeyId", "AKIA")],
+                "configuration.secretAccessKey is missing",
+            ),
+            (
+                &[
+                    ("region", "eu-west-1"),
+                    ("roleArn", "arn:aws:iam::12:user/x"),
+                ],
+                "configuration.roleArn is invalid",
+            ),
+            (
+                &[("region", "eu-west-1"), ("endpoint", "localhost:4566")],
+                "configuration.endpoint is invalid",
+            ),
+            (
+                &[("region", "eu-west-1"), ("requestsPerSecond", "0")],
+                "configuration.requestsPerSecond must be",
+            ),
+            (
+                &[
+                    ("region", "eu-west-1"),
+                    ("acceptApiWithoutUsagePlan", "yes"),
+                ],
+                "configuration.acceptApiWithoutUsagePlan is invalid",
+            ),
+            (
+                &[("region", "eu-west-1"), ("maxConcurrency", "many")],
+                "configuration.maxConcurrency is invalid",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let err = parse(pairs).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = parse(&[
+            ("region", "eu-west-1"),
+            ("accessKeyId", "AKIAEXAMPLEKEY"),
+            ("secretAccessKey", "wJalrXUtnFEMIEXAMPLE"),
+            ("sessionToken", "FQoGZXIvYXdzEXAMPLE"),
+        ])
+        .unwrap();
+        let debug = format!("{s:?}");
+        for secret in [
+            "AKIAEXAMPLEKEY",
+            "wJalrXUtnFEMIEXAMPLE",
+            "FQoGZXIvYXdzEXAMPLE",
+        ] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
+    #[test]
+    fn role_arn_account() {
+        assert_eq!(
+            account_of_role("arn:aws:iam::111122223333:role/path/Agent"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            account_of_role("arn:aws-cn:iam::111122223333:role/A"),
+            Some("111122223333")
+        );
+        assert_eq!(account_of_role("arn:aws:iam::111122223333:user/A"), None);
+        assert_eq!(account_of_role("arn:aws:sts::111122223333:role/A"), None);
+        assert_eq!(account_of_role("nope"), None);
+    }
+}

@@ -1,0 +1,489 @@
+//! [`ThrottlingProxy`]: a loopback HTTP proxy in front of moto that does what moto cannot.
+//!
+//! - **Fault injection**: answers requests `n` with `n % every < fail` with the 429 AWS sends
+//!   (`x-amzn-ErrorType: TooManyRequestsException`, `Retry-After`).
+//! - **Quota**: a token bucket (AWS: 10 rps, burst 40); a request finding it empty gets the 429.
+//! - **Paging**: moto ignores `limit`/`position` and returns every item; the proxy cuts
+//!   `GetRestApis`, `GetUsagePlans` and `GetApiKeys` answers into pages of at most `page_size`
+//!   items (and at most the request's `limit`) with `position` tokens, so paging code runs.
+//! - **Latency**: delays every answer, as a round trip to AWS would.
+//! - **Denial**: answers chosen operations with AWS's `AccessDeniedException` (HTTP 403).
+//! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …),
+//!   and STS requests as `sts:<Action>`.
+//!
+//! Only API Gateway requests are throttled, paged or denied; STS requests are forwarded as they
+//! are (moto serves both on one port).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::limiter::TokenBucket;
+
+use super::http;
+
+/// What the proxy does besides forwarding.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyConfig {
+    /// Throttle requests `n` with `n % fail_every < fail_count` (0 = off).
+    pub fail_every: u64,
+    /// See `fail_every`.
+    pub fail_count: u64,
+    /// The `Retry-After` header of a 429, in seconds (`"1"` when unset).
+    pub retry_after: Option<String>,
+    /// Enforce a quota: (requests per second, burst).
+    pub quota: Option<(f64, u32)>,
+    /// Cut list answers into pages of at most this many items.
+    pub page_size: Option<usize>,
+    /// Operations answered with `AccessDeniedException`.
+    pub deny: BTreeSet<String>,
+    /// Added to every answer, as a network round trip to AWS would be.
+    pub latency: Option<Duration>,
+}
+
+impl ProxyConfig {
+    /// Forward and count only.
+    pub fn counting() -> Self {
+        Self::default()
+    }
+
+    /// Throttle `fail` of every `every` API Gateway requests.
+    pub fn failing(mut self, every: u64, fail: u64) -> Self {
+        self.fail_every = every;
+        self.fail_count = fail;
+        self
+    }
+
+    /// The `Retry-After` value of 429 answers, in seconds.
+    pub fn retry_after(mut self, seconds: &str) -> Self {
+        self.retry_after = Some(seconds.to_owned());
+        self
+    }
+
+    /// Enforce `rps` with `burst`, as AWS does.
+    pub fn quota(mut self, rps: f64, burst: u32) -> Self {
+        self.quota = Some((rps, burst));
+        self
+    }
+
+    /// Page list answers.
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size.max(1));
+        self
+    }
+
+    /// Delays every answer by `latency` (a simulated round trip to AWS).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// Deny `operation` (`GetApiKeys`, `CreateApiKey`, …) with `AccessDeniedException`.
+    pub fn deny(mut self, operation: &str) -> Self {
+        self.deny.insert(operation.to_owned());
+        self
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    sequence: AtomicU64,
+    calls: Mutex<BTreeMap<String, u64>>,
+    throttled: Mutex<BTreeMap<String, u64>>,
+}
+
+struct Shared {
+    upstream: SocketAddr,
+    config: Mutex<ProxyConfig>,
+    bucket: Mutex<Option<Arc<TokenBucket>>>,
+    stats: Stats,
+}
+
+/// A proxy on `127.0.0.1:<free port>`; stops when dropped.
+pub struct ThrottlingProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ThrottlingProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThrottlingProxy")
+            .field("addr", &self.addr)
+            .field("upstream", &self.shared.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ThrottlingProxy {
+    /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`, moto's endpoint).
+    ///
+    /// # Panics
+    ///
+    /// When `upstream` is not an `http://host:port` loopback address or no port is free.
+    pub async fn start(upstream: &str, config: ProxyConfig) -> Self {
+        let upstream: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|e| panic!("upstream `{upstream}` is not http://ip:port: {e}"));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("no local address: {e}"));
+        let bucket = config
+            .quota
+            .map(|(rps, burst)| Arc::new(TokenBucket::new(rps, burst)));
+        let shared = Arc::new(Shared {
+            upstream,
+            config: Mutex::new(config),
+            bucket: Mutex::new(bucket),
+            stats: Stats::default(),
+        });
+        let accept_shared = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let shared = accept_shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:<port>`: give this to the provider as `endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the configuration (the quota bucket starts full again).
+    pub fn set_config(&self, config: ProxyConfig) {
+        *lock(&self.shared.bucket) = config
+            .quota
+            .map(|(rps, burst)| Arc::new(TokenBucket::new(rps, burst)));
+        *lock(&self.shared.config) = config;
+    }
+
+    /// Requests received, by operation (429s included: they are calls the client made).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.stats.calls).clone()
+    }
+
+    /// Requests received for `operation`.
+    pub fn count(&self, operation: &str) -> u64 {
+        lock(&self.shared.stats.calls)
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every API Gateway request received (STS excluded).
+    pub fn total(&self) -> u64 {
+        lock(&self.shared.stats.calls)
+            .iter()
+            .filter(|(op, _)| !op.starts_with("sts:"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Requests answered with a 429, by operation.
+    pub fn throttled_calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.stats.throttled).clone()
+    }
+
+    /// Requests answered with a 429.
+    pub fn throttled(&self) -> u64 {
+        lock(&self.shared.stats.throttled).values().sum()
+    }
+
+    /// Forgets the counts.
+    pub fn reset_counts(&self) {
+        lock(&self.shared.stats.calls).clear();
+        lock(&self.shared.stats.throttled).clear();
+        self.shared.stats.sequence.store(0, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ThrottlingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The AWS service a request is signed for (`apigateway`, `sts`), from its SigV4 scope.
+fn service_of(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|cred| cred.split(['/', ',']).nth(3))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The API Gateway operation name of `method path`.
+pub fn operation_name(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let name = match (method, segments.as_slice()) {
+        ("GET", ["restapis"]) => "GetRestApis",
+        ("POST", ["restapis"]) => "CreateRestApi",
+        ("GET", ["restapis", _]) => "GetRestApi",
+        ("DELETE", ["restapis", _]) => "DeleteRestApi",
+        ("GET", ["restapis", _, "stages"]) => "GetStages",
+        ("POST", ["restapis", _, "stages"]) => "CreateStage",
+        ("GET", ["restapis", _, "stages", _]) => "GetStage",
+        ("GET", ["restapis", _, "stages", _, "exports", _]) => "GetExport",
+        ("GET", ["restapis", _, "resources"]) => "GetResources",
+        ("POST", ["restapis", _, "deployments"]) => "CreateDeployment",
+        ("PUT", ["restapis", _, "resources", _, "methods", _]) => "PutMethod",
+        ("PUT", ["restapis", _, "resources", _, "methods", _, "integration"]) => "PutIntegration",
+        ("GET", ["usageplans"]) => "GetUsagePlans",
+        ("POST", ["usageplans"]) => "CreateUsagePlan",
+        ("GET", ["usageplans", _]) => "GetUsagePlan",
+        ("PATCH", ["usageplans", _]) => "UpdateUsagePlan",
+        ("GET", ["usageplans", _, "keys"]) => "GetUsagePlanKeys",
+        ("POST", ["usageplans", _, "keys"]) => "CreateUsagePlanKey",
+        ("DELETE", ["usageplans", _, "keys", _]) => "DeleteUsagePlanKey",
+        ("GET", ["apikeys"]) => "GetApiKeys",
+        ("POST", ["apikeys"]) => "CreateApiKey",
+        ("GET", ["apikeys", _]) => "GetApiKey",
+        ("PATCH", ["apikeys", _]) => "UpdateApiKey",
+        ("DELETE", ["apikeys", _]) => "DeleteApiKey",
+        _ => return format!("{method} {path}"),
+    };
+    name.to_owned()
+}
+
+fn bump(map: &Mutex<BTreeMap<String, u64>>, operation: &str) {
+    *lock(map).entry(operation.to_owned()).or_default() += 1;
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let service = service_of(&request);
+    let method = request.method().as_str().to_owned();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("unreadable body: {e}")),
+    };
+    let is_apigateway = service != "sts";
+    let operation = if is_apigateway {
+        operation_name(&method, &path_and_query)
+    } else {
+        let action = form_value(&body, "Action").unwrap_or_else(|| "Unknown".to_owned());
+        format!("sts:{action}")
+    };
+    bump(&shared.stats.calls, &operation);
+    let latency = lock(&shared.config).latency;
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
+
+    if is_apigateway {
+        let config = lock(&shared.config).clone();
+        let n = shared.stats.sequence.fetch_add(1, Ordering::Relaxed);
+        let faulted = config.fail_every > 0 && n % config.fail_every < config.fail_count;
+        let bucket = lock(&shared.bucket).clone();
+        let over_quota = bucket.is_some_and(|b| !b.try_take());
+        if faulted || over_quota {
+            bump(&shared.stats.throttled, &operation);
+            return too_many_requests(config.retry_after.as_deref().unwrap_or("1"));
+        }
+        if config.deny.contains(&operation) {
+            return access_denied(&operation, &method, &path_and_query);
+        }
+    }
+
+    let mut forward = Request::builder().method(parts.method).uri(&path_and_query);
+    for (name, value) in &parts.headers {
+        if name != "connection" {
+            forward = forward.header(name, value);
+        }
+    }
+    let forward = match forward.body(Full::new(body)) {
+        Ok(r) => r,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let response = match http::send(shared.upstream, forward).await {
+        Ok(r) => r,
+        Err(e) => return plain(StatusCode::BAD_GATEWAY, &e),
+    };
+    let (parts, mut body) = response.into_parts();
+    let page_size = lock(&shared.config).page_size;
+    if let Some(size) = page_size
+        && is_apigateway
+        && parts.status.is_success()
+        && matches!(
+            operation.as_str(),
+            "GetRestApis" | "GetUsagePlans" | "GetApiKeys"
+        )
+        && let Some(paged) = page(&body, &path_and_query, size)
+    {
+        body = paged;
+    }
+    let mut out = Response::builder().status(parts.status);
+    for (name, value) in &parts.headers {
+        if !matches!(
+            name.as_str(),
+            "connection" | "content-length" | "transfer-encoding"
+        ) {
+            out = out.header(name, value);
+        }
+    }
+    out.header("content-length", body.len())
+        .body(Full::new(body))
+        .unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, &e.to_string()))
+}
+
+/// Cuts `{"item": [...]}` at the request's `position` (our token: `p<offset>`).
+fn page(body: &Bytes, path_and_query: &str, page_size: usize) -> Option<Bytes> {
+    let mut json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let items = json.get("item")?.as_array()?.clone();
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let param = |key: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_owned())
+    };
+    let offset: usize = param("position")
+        .and_then(|p| p.strip_prefix('p').and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    let limit: usize = param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25)
+        .min(page_size)
+        .max(1);
+    let end = (offset + limit).min(items.len());
+    let slice = items.get(offset.min(items.len())..end)?.to_vec();
+    let object = json.as_object_mut()?;
+    object.insert("item".to_owned(), serde_json::Value::Array(slice));
+    if end < items.len() {
+        object.insert("position".to_owned(), format!("p{end}").into());
+    } else {
+        object.remove("position");
+    }
+    serde_json::to_vec(&json).ok().map(Bytes::from)
+}
+
+fn form_value(body: &[u8], key: &str) -> Option<String> {
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn too_many_requests(retry_after: &str) -> Response<Full<Bytes>> {
+    let body = Bytes::from_static(br#"{"message":"Too Many Requests"}"#);
+    Response::builder()
+        .status(StatusCode::TOO_MANY_REQUESTS)
+        .header("content-type", "application/json")
+        .header(
+            "x-amzn-ErrorType",
+            "TooManyRequestsException:http://internal.amazon.com/coral/com.amazonaws.backplane.controlplane/",
+        )
+        .header("Retry-After", retry_after)
+        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000429")
+        .header("content-length", body.len())
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn access_denied(operation: &str, method: &str, path: &str) -> Response<Full<Bytes>> {
+    let path = path.split('?').next().unwrap_or(path);
+    let body = serde_json::json!({
+        "Message": format!(
+            "User: arn:aws:iam::123456789012:user/test is not authorized to perform: \
+             apigateway:{method} on resource: arn:aws:apigateway:us-east-1::{path} ({operation})"
+        )
+    })
+    .to_string();
+    Response::builder()
+        .status(StatusCode::FORBIDDEN)
+        .header("content-type", "application/json")
+        .header("x-amzn-ErrorType", "AccessDeniedException")
+        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000403")
+        .header("content-length", body.len())
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names() {
+        assert_eq!(operation_name("GET", "/restapis?limit=500"), "GetRestApis");
+        assert_eq!(
+            operation_name("GET", "/restapis/a1/stages/prod/exports/oas30?x=1"),
+            "GetExport"
+        );
+        assert_eq!(
+            operation_name("POST", "/usageplans/u1/keys"),
+            "CreateUsagePlanKey"
+        );
+        assert_eq!(operation_name("DELETE", "/apikeys/k1"), "DeleteApiKey");
+        assert_eq!(operation_name("GET", "/domainnames"), "GET /domainnames");
+    }
+
+    #[test]
+    fn pages_follow_position_tokens() {
+        let body = Bytes::from(r#"{"item":[1,2,3,4,5]}"#);
+        let first = page(&body, "/restapis?limit=500", 2).unwrap();
+        assert_eq!(&first[..], br#"{"item":[1,2],"position":"p2"}"#);
+        let last = page(&body, "/restapis?limit=500&position=p4", 2).unwrap();
+        assert_eq!(&last[..], br#"{"item":[5]}"#);
+        let by_limit = page(&body, "/restapis?limit=1&position=p1", 2).unwrap();
+        assert_eq!(&by_limit[..], br#"{"item":[2],"position":"p2"}"#);
+    }
+}

@@ -1,0 +1,879 @@
+//! The provider against moto (a real AWS emulator in server mode), one server for this test
+//! binary, serialised and reset between tests.
+//!
+//! `cargo test -p federation-provider-aws-api-gateway --features testing`
+//! (install moto first: `bash scripts/install-moto.sh`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use federation_core::{
+    Api, ApiSink, DiscoverRequest, PageType, PlanSecurityType, Provider, ProviderError, Selection,
+    Subscription, SubscriptionType, collect,
+};
+use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
+use federation_provider_aws_api_gateway::operator::{
+    self, CheckOptions, CheckOutcome, DiscoverOptions,
+};
+use federation_provider_aws_api_gateway::testing::{
+    self, ProxyConfig, ThrottlingProxy, seed, shared_moto,
+};
+
+const REGION: &str = "us-east-1";
+
+fn provider(endpoint: &str, regions: &str, extra: &[(&str, &str)]) -> AwsApiGatewayProvider {
+    AwsApiGatewayProvider::from_settings(&testing::provider_settings(endpoint, regions, extra))
+        .expect("valid test settings")
+}
+
+fn ids(apis: &[Api]) -> BTreeSet<String> {
+    apis.iter().map(|a| a.id.clone()).collect()
+}
+
+fn by_id(apis: &[Api]) -> BTreeMap<String, Api> {
+    apis.iter().map(|a| (a.id.clone(), a.clone())).collect()
+}
+
+fn metadata(api: &Api) -> BTreeMap<String, String> {
+    api.metadata
+        .iter()
+        .flatten()
+        .map(|m| (m.name.clone(), m.value.clone()))
+        .collect()
+}
+
+fn subscription(id: &str, plan: &str) -> Subscription {
+    Subscription {
+        gravitee_subscription_id: id.to_owned(),
+        gravitee_application_id: Some("app-1".to_owned()),
+        gravitee_application_name: Some("My App".to_owned()),
+        subscription_type: Some(SubscriptionType::ApiKey),
+        metadata: Some(
+            [("planId".to_owned(), plan.to_owned())]
+                .into_iter()
+                .collect(),
+        ),
+    }
+}
+
+/// What UNSUBSCRIBE carries: the id and the metadata SUBSCRIBE returned.
+fn unsubscription(id: &str, result_metadata: &federation_core::model::StringMap) -> Subscription {
+    Subscription {
+        gravitee_subscription_id: id.to_owned(),
+        metadata: Some(result_metadata.clone()),
+        ..Subscription::default()
+    }
+}
+
+/// The standard fixture:
+/// - `pets1`: stages `prod` (in Gold and Silver) and `dev` (in no plan);
+/// - `orders1`: stage `prod` (in Gold);
+/// - `lonely1`: stage `prod` (in no plan);
+/// - `draft1`: no stage.
+struct Fixture {
+    gold: String,
+    silver: String,
+}
+
+async fn seed_fixture(client: &aws_sdk_apigateway::Client) -> Fixture {
+    seed::rest_api_with(
+        client,
+        &seed::ApiSpec {
+            name: "Pets",
+            id: Some("pets1"),
+            description: Some("Pet store"),
+            stages: &["prod", "dev"],
+        },
+    )
+    .await;
+    seed::rest_api(client, "Orders", Some("orders1"), &["prod"]).await;
+    seed::rest_api(client, "Lonely", Some("lonely1"), &["prod"]).await;
+    seed::rest_api(client, "Draft", Some("draft1"), &[]).await;
+    let gold = seed::usage_plan(
+        client,
+        &seed::PlanSpec::new("Gold")
+            .description("For partners")
+            .stage("pets1", "prod")
+            .stage("orders1", "prod")
+            .throttle(100.0, 200)
+            .quota(5000, "MONTH"),
+    )
+    .await;
+    let silver = seed::usage_plan(
+        client,
+        &seed::PlanSpec::new("Silver").stage("pets1", "prod"),
+    )
+    .await;
+    Fixture { gold, silver }
+}
+
+#[tokio::test]
+async fn discovery_in_usage_plan_mode_follows_the_mapping() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+
+    let preview = collect(&provider, &DiscoverRequest::preview())
+        .await
+        .unwrap();
+    let expected: BTreeSet<String> = ["orders1:prod", "pets1:prod"].map(String::from).into();
+    assert_eq!(ids(&preview), expected);
+
+    let full = collect(&provider, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    assert_eq!(ids(&full), expected);
+    let apis = by_id(&full);
+    let pets = &apis["pets1:prod"];
+    assert_eq!(pets.unique_id, "us-east-1:pets1:prod");
+    assert_eq!(pets.name, "Pets");
+    assert_eq!(pets.version.as_deref(), Some("prod"));
+    assert_eq!(pets.description.as_deref(), Some("Pet store"));
+    assert_eq!(
+        pets.connection_details.as_ref().unwrap()["url"],
+        "https://pets1.execute-api.us-east-1.amazonaws.com/prod"
+    );
+    let plans: BTreeMap<_, _> = pets
+        .plans
+        .iter()
+        .flatten()
+        .map(|p| (p.id.clone(), p.clone()))
+        .collect();
+    assert_eq!(
+        plans.keys().cloned().collect::<BTreeSet<_>>(),
+        [fixture.gold.clone(), fixture.silver.clone()].into()
+    );
+    let gold = &plans[&fixture.gold];
+    assert_eq!(gold.name, "Gold");
+    assert_eq!(gold.description.as_deref(), Some("For partners"));
+    assert_eq!(gold.plan_security_type, PlanSecurityType::ApiKey);
+    assert_eq!(
+        gold.characteristics.as_deref().unwrap(),
+        ["rate 100/s", "burst 200", "quota 5000/MONTH"]
+    );
+    let pages = pets.pages.as_ref().unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].page_type, PageType::Swagger);
+    assert_eq!(pages[0].filename.as_deref(), Some("Pets-prod-oas.json"));
+    // moto exports Swagger 2.0 whatever the type asked: check it is the API's JSON document only.
+    let doc: serde_json::Value = serde_json::from_str(&pages[0].content).unwrap();
+    assert!(doc.get("paths").is_some(), "{doc}");
+    assert_eq!(
+        metadata(pets),
+        [
+            ("aws-api-gateway-region", "us-east-1"),
+            ("aws-api-gateway-rest-api-id", "pets1"),
+            ("aws-api-gateway-stage", "prod"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    );
+    let orders = &apis["orders1:prod"];
+    assert_eq!(orders.plans.as_ref().unwrap().len(), 1);
+
+    // The preview carries the summary fields the controller reads, and no page.
+    let preview_pets = by_id(&preview)["pets1:prod"].clone();
+    assert_eq!(preview_pets.unique_id, pets.unique_id);
+    assert_eq!(preview_pets.version.as_deref(), Some("prod"));
+    assert!(preview_pets.pages.iter().flatten().next().is_none());
+}
+
+#[tokio::test]
+async fn accept_api_without_usage_plan_adds_the_unplanned_stages() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    let provider = provider(
+        &moto.endpoint(),
+        REGION,
+        &[("acceptApiWithoutUsagePlan", "true")],
+    );
+    let expected: BTreeSet<String> = ["lonely1:prod", "orders1:prod", "pets1:dev", "pets1:prod"]
+        .map(String::from)
+        .into();
+    let preview = collect(&provider, &DiscoverRequest::preview())
+        .await
+        .unwrap();
+    assert_eq!(ids(&preview), expected);
+    let full = collect(&provider, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    assert_eq!(ids(&full), expected);
+    let apis = by_id(&full);
+    assert_eq!(apis["lonely1:prod"].plans.as_deref(), Some(&[][..]));
+    assert_eq!(apis["pets1:dev"].plans.as_deref(), Some(&[][..]));
+    assert_eq!(apis["pets1:dev"].pages.as_ref().unwrap().len(), 1);
+    assert_eq!(apis["pets1:prod"].plans.as_ref().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn preview_and_selected_ingest_make_only_the_expected_calls() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+
+    let plan_mode = provider(&proxy.endpoint(), REGION, &[]);
+    collect(&plan_mode, &DiscoverRequest::preview())
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.calls(),
+        [
+            ("GetRestApis".to_owned(), 1),
+            ("GetUsagePlans".to_owned(), 1)
+        ]
+        .into()
+    );
+
+    proxy.reset_counts();
+    let accept = provider(
+        &proxy.endpoint(),
+        REGION,
+        &[("acceptApiWithoutUsagePlan", "true")],
+    );
+    collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert_eq!(
+        proxy.calls(),
+        [
+            ("GetRestApis".to_owned(), 1),
+            ("GetStages".to_owned(), 4),
+            ("GetUsagePlans".to_owned(), 1)
+        ]
+        .into()
+    );
+
+    proxy.reset_counts();
+    let only = Selection::Only(["pets1:prod".to_owned()].into());
+    let selected = collect(&plan_mode, &DiscoverRequest::full(only))
+        .await
+        .unwrap();
+    assert_eq!(ids(&selected), ["pets1:prod".to_owned()].into());
+    assert_eq!(
+        proxy.calls(),
+        [
+            ("GetExport".to_owned(), 1),
+            ("GetRestApis".to_owned(), 1),
+            ("GetStages".to_owned(), 1),
+            ("GetUsagePlans".to_owned(), 1)
+        ]
+        .into()
+    );
+
+    // Unknown ids are skipped, without a call for them.
+    proxy.reset_counts();
+    let unknown = Selection::Only(["nope:prod".to_owned()].into());
+    assert!(
+        collect(&plan_mode, &DiscoverRequest::full(unknown))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(proxy.count("GetStages"), 0);
+}
+
+#[tokio::test]
+async fn paging_is_followed_through_every_page() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let mut plan = seed::PlanSpec::new("All");
+    for i in 0..5 {
+        let id = format!("paged{i}");
+        seed::rest_api(&client, &format!("Paged {i}"), Some(&id), &["prod"]).await;
+        plan = plan.stage(&id, "prod");
+    }
+    for i in 0..2 {
+        seed::usage_plan(&client, &seed::PlanSpec::new(&format!("Empty {i}"))).await;
+    }
+    let plan_id = seed::usage_plan(&client, &plan).await;
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().page_size(2)).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+
+    let preview = collect(&provider, &DiscoverRequest::preview())
+        .await
+        .unwrap();
+    assert_eq!(preview.len(), 5, "{:?}", ids(&preview));
+    assert_eq!(proxy.count("GetRestApis"), 3, "5 APIs in pages of 2");
+    assert_eq!(proxy.count("GetUsagePlans"), 2, "3 plans in pages of 2");
+    for api in &preview {
+        assert_eq!(api.plans.as_ref().unwrap()[0].id, plan_id);
+    }
+
+    // The name lookup of subscribe pages too: put the wanted key on the last page.
+    for i in 0..3 {
+        client
+            .create_api_key()
+            .name(format!("gravitee-sub-page-{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = provider
+        .subscribe("paged0:prod", &subscription("sub-page", &plan_id))
+        .await
+        .unwrap();
+    let restarted = self::provider(&proxy.endpoint(), REGION, &[]);
+    proxy.reset_counts();
+    let again = restarted
+        .subscribe("paged0:prod", &subscription("sub-page", &plan_id))
+        .await
+        .unwrap();
+    assert_eq!(again.api_key, first.api_key);
+    assert_eq!(proxy.count("CreateApiKey"), 0);
+}
+
+#[tokio::test]
+async fn throttled_discovery_still_returns_every_api() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let mut plan = seed::PlanSpec::new("All");
+    for i in 0..12 {
+        let id = format!("busy{i}");
+        seed::rest_api(&client, &format!("Busy {i}"), Some(&id), &["prod"]).await;
+        plan = plan.stage(&id, "prod");
+    }
+    seed::usage_plan(&client, &plan).await;
+    // One request in three gets a 429.
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().failing(3, 1).retry_after("0.05"),
+    )
+    .await;
+    let provider = provider(&proxy.endpoint(), REGION, &[("maxRetries", "20")]);
+    let full = collect(&provider, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    assert_eq!(full.len(), 12);
+    assert!(
+        full.iter().all(|a| a.pages.as_ref().unwrap().len() == 1),
+        "no page lost"
+    );
+    // 26 calls succeeded (GetRestApis, GetUsagePlans, 12 GetStages, 12 GetExport): one request in
+    // three was refused on the way.
+    assert_eq!(proxy.total() - proxy.throttled(), 26, "{:?}", proxy.calls());
+    assert!(proxy.throttled() >= 12, "{:?}", proxy.throttled_calls());
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_persistent_throttling_is_an_error() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    // Every other request is throttled with Retry-After: 1.
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().failing(2, 1)).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let start = Instant::now();
+    let preview = collect(&provider, &DiscoverRequest::preview())
+        .await
+        .unwrap();
+    assert_eq!(preview.len(), 2);
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "waited {:?}, less than Retry-After",
+        start.elapsed()
+    );
+
+    proxy.set_config(ProxyConfig::counting().failing(1, 1).retry_after("0"));
+    let stubborn = self::provider(&proxy.endpoint(), REGION, &[("maxRetries", "2")]);
+    let err = collect(&stubborn, &DiscoverRequest::preview())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Throttled(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("TooManyRequestsException"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn subscribe_creates_an_enabled_key_attached_to_the_plan_and_revoke_deletes_it() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+
+    let result = provider
+        .subscribe("pets1:prod", &subscription("sub-1", &fixture.gold))
+        .await
+        .unwrap();
+    assert_eq!(result.gravitee_subscription_id, "sub-1");
+    let metadata = result.metadata.clone().unwrap();
+    assert_eq!(metadata["usagePlanId"], fixture.gold);
+    assert_eq!(metadata["region"], REGION);
+    let key_id = metadata["apiKeyId"].clone();
+    let key = client
+        .get_api_key()
+        .api_key(&key_id)
+        .include_value(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(key.enabled());
+    assert_eq!(key.name(), Some("gravitee-sub-1"));
+    assert!(key.description().unwrap().contains("My App"));
+    assert_eq!(key.value(), result.api_key.as_ref().map(|k| k.expose()));
+    assert!(
+        !format!("{result:?}").contains(key.value().unwrap()),
+        "key value in Debug"
+    );
+    let attached = client
+        .get_usage_plan_keys()
+        .usage_plan_id(&fixture.gold)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached
+            .items()
+            .iter()
+            .any(|k| k.id() == Some(key_id.as_str()))
+    );
+    let plans_of_key = client
+        .get_usage_plans()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plans_of_key.items().len(), 1);
+
+    provider
+        .revoke("pets1:prod", &unsubscription("sub-1", &metadata))
+        .await
+        .unwrap();
+    let gone = client.get_api_key().api_key(&key_id).send().await;
+    assert!(gone.is_err(), "key still exists");
+    // Revoking again (a retried UNSUBSCRIBE) succeeds.
+    provider
+        .revoke("pets1:prod", &unsubscription("sub-1", &metadata))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_same_subscription_twice_leaves_one_key() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+    let sub = subscription("sub-twice", &fixture.gold);
+
+    let first = provider.subscribe("pets1:prod", &sub).await.unwrap();
+    let second = provider.subscribe("pets1:prod", &sub).await.unwrap();
+    assert_eq!(first, second);
+    // Concurrent deliveries of another subscription.
+    let racing = subscription("sub-race", &fixture.gold);
+    let (a, b) = tokio::join!(
+        provider.subscribe("pets1:prod", &racing),
+        provider.subscribe("pets1:prod", &racing)
+    );
+    assert_eq!(a.unwrap(), b.unwrap());
+    // A restarted agent finds the key by name.
+    let restarted = self::provider(&moto.endpoint(), REGION, &[]);
+    let third = restarted.subscribe("pets1:prod", &sub).await.unwrap();
+    assert_eq!(third.api_key, first.api_key);
+    assert_eq!(third.metadata, first.metadata);
+
+    for name in ["gravitee-sub-twice", "gravitee-sub-race"] {
+        let keys = client.get_api_keys().name_query(name).send().await.unwrap();
+        let exact = keys
+            .items()
+            .iter()
+            .filter(|k| k.name() == Some(name))
+            .count();
+        assert_eq!(exact, 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn denied_key_lookup_falls_back_to_the_process_cache() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    // The seed's minimum policy: no GET /apikeys.
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().deny("GetApiKeys")).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let sub = subscription("sub-min-policy", &fixture.gold);
+    let first = provider.subscribe("pets1:prod", &sub).await.unwrap();
+    let second = provider.subscribe("pets1:prod", &sub).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(proxy.count("CreateApiKey"), 1);
+    assert_eq!(
+        proxy.count("GetApiKeys"),
+        1,
+        "asked once, then remembered as denied"
+    );
+}
+
+#[tokio::test]
+async fn failed_attach_deletes_the_new_key_and_names_the_cause() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().deny("CreateUsagePlanKey"),
+    )
+    .await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let err = provider
+        .subscribe("pets1:prod", &subscription("sub-attach", &fixture.gold))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ProviderError::PermissionDenied(_)), "{err:?}");
+    assert!(
+        text.contains(&format!(
+            "apigateway:POST on arn:aws:apigateway:us-east-1::/usageplans/{}/keys",
+            fixture.gold
+        )),
+        "{text}"
+    );
+    assert!(text.contains("deleted"), "{text}");
+    assert_eq!(proxy.count("DeleteApiKey"), 1);
+    let left = client
+        .get_api_keys()
+        .name_query("gravitee-sub-attach")
+        .send()
+        .await
+        .unwrap();
+    assert!(left.items().is_empty(), "the key was left behind");
+}
+
+#[tokio::test]
+async fn denied_create_names_the_iam_action() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().deny("CreateApiKey"),
+    )
+    .await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let err = provider
+        .subscribe("pets1:prod", &subscription("sub-denied", &fixture.gold))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("apigateway:POST on arn:aws:apigateway:us-east-1::/apikeys"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn oauth_and_missing_plan_are_rejected() {
+    let moto = shared_moto().await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+    let mut oauth = subscription("sub-oauth", "plan");
+    oauth.subscription_type = Some(SubscriptionType::Oauth);
+    let err = provider.subscribe("pets1:prod", &oauth).await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::UnsupportedSubscription { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("API_KEY"), "{err}");
+
+    let mut no_plan = subscription("sub-no-plan", "");
+    no_plan.metadata = None;
+    let err = provider
+        .subscribe("pets1:prod", &no_plan)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("planId"), "{err}");
+}
+
+#[tokio::test]
+async fn several_regions_are_discovered_and_subscriptions_routed_by_region() {
+    let moto = shared_moto().await;
+    let eu = testing::client(&moto.endpoint(), "eu-west-1").await;
+    let us = testing::client(&moto.endpoint(), REGION).await;
+    seed::rest_api(&eu, "Euro", Some("euro1"), &["prod"]).await;
+    seed::rest_api(&us, "Yankee", Some("yank1"), &["prod"]).await;
+    let eu_plan = seed::usage_plan(&eu, &seed::PlanSpec::new("EU").stage("euro1", "prod")).await;
+    seed::usage_plan(&us, &seed::PlanSpec::new("US").stage("yank1", "prod")).await;
+    let provider = provider(&moto.endpoint(), "eu-west-1,us-east-1", &[]);
+
+    let apis = by_id(
+        &collect(&provider, &DiscoverRequest::full(Selection::All))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(apis.len(), 2);
+    assert_eq!(apis["euro1:prod"].unique_id, "eu-west-1:euro1:prod");
+    assert_eq!(
+        metadata(&apis["euro1:prod"])["aws-api-gateway-region"],
+        "eu-west-1"
+    );
+    assert_eq!(apis["yank1:prod"].unique_id, "us-east-1:yank1:prod");
+
+    // As the controller sends it: connection details and the plan (APIM < 4.9 has no provider
+    // metadata), so the region comes from the invoke URL.
+    let mut sub = subscription("sub-eu", &eu_plan);
+    sub.metadata.as_mut().unwrap().insert(
+        "url".to_owned(),
+        apis["euro1:prod"].connection_details.as_ref().unwrap()["url"].clone(),
+    );
+    let result = provider.subscribe("euro1:prod", &sub).await.unwrap();
+    let metadata = result.metadata.unwrap();
+    assert_eq!(metadata["region"], "eu-west-1");
+    eu.get_api_key()
+        .api_key(&metadata["apiKeyId"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        us.get_api_key()
+            .api_key(&metadata["apiKeyId"])
+            .send()
+            .await
+            .is_err()
+    );
+    provider
+        .revoke("euro1:prod", &unsubscription("sub-eu", &metadata))
+        .await
+        .unwrap();
+    assert!(
+        eu.get_api_key()
+            .api_key(&metadata["apiKeyId"])
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn assumed_roles_discover_other_accounts() {
+    let moto = shared_moto().await;
+    let role_a = "arn:aws:iam::111122223333:role/agent";
+    let role_b = "arn:aws:iam::444455556666:role/agent";
+    let home = testing::client(&moto.endpoint(), REGION).await;
+    let a = testing::client_for_role(&moto.endpoint(), REGION, role_a).await;
+    let b = testing::client_for_role(&moto.endpoint(), REGION, role_b).await;
+    seed::rest_api(&home, "Home", Some("home1"), &["prod"]).await;
+    seed::usage_plan(&home, &seed::PlanSpec::new("Home").stage("home1", "prod")).await;
+    seed::rest_api(&a, "Alpha", Some("alpha1"), &["prod"]).await;
+    let plan_a = seed::usage_plan(&a, &seed::PlanSpec::new("A").stage("alpha1", "prod")).await;
+    seed::rest_api(&b, "Beta", Some("beta1"), &["prod"]).await;
+    seed::usage_plan(&b, &seed::PlanSpec::new("B").stage("beta1", "prod")).await;
+
+    let roles = format!("{role_a},{role_b}");
+    let provider = provider(&moto.endpoint(), REGION, &[("roleArn", &roles)]);
+    let apis = by_id(
+        &collect(&provider, &DiscoverRequest::full(Selection::All))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        apis.keys().cloned().collect::<BTreeSet<_>>(),
+        ["alpha1:prod", "beta1:prod"].map(String::from).into(),
+        "the agent's own account is not walked when roles are set"
+    );
+    assert_eq!(
+        apis["alpha1:prod"].unique_id,
+        "111122223333:us-east-1:alpha1:prod"
+    );
+    assert_eq!(
+        metadata(&apis["beta1:prod"])["aws-api-gateway-account"],
+        "444455556666"
+    );
+
+    // APIM 4.9+ copies provider metadata (keys containing the provider type) into SUBSCRIBE.
+    let mut sub = subscription("sub-alpha", &plan_a);
+    let md = sub.metadata.as_mut().unwrap();
+    for (k, v) in metadata(&apis["alpha1:prod"]) {
+        md.insert(k, v);
+    }
+    let result = provider.subscribe("alpha1:prod", &sub).await.unwrap();
+    let metadata = result.metadata.unwrap();
+    assert_eq!(metadata["account"], "111122223333");
+    assert_eq!(metadata["roleArn"], role_a);
+    a.get_api_key()
+        .api_key(&metadata["apiKeyId"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        home.get_api_key()
+            .api_key(&metadata["apiKeyId"])
+            .send()
+            .await
+            .is_err()
+    );
+
+    // Without account metadata (APIM < 4.9), the plan id finds the account.
+    let fresh = self::provider(&moto.endpoint(), REGION, &[("roleArn", &roles)]);
+    let routed = fresh
+        .subscribe("alpha1:prod", &subscription("sub-alpha-2", &plan_a))
+        .await
+        .unwrap();
+    assert_eq!(routed.metadata.as_ref().unwrap()["account"], "111122223333");
+
+    provider
+        .revoke("alpha1:prod", &unsubscription("sub-alpha", &metadata))
+        .await
+        .unwrap();
+    assert!(
+        a.get_api_key()
+            .api_key(&metadata["apiKeyId"])
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn discovery_stops_when_the_receiver_goes_away() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let mut plan = seed::PlanSpec::new("All");
+    for i in 0..10 {
+        let id = format!("stop{i}");
+        seed::rest_api(&client, &format!("Stop {i}"), Some(&id), &["prod"]).await;
+        plan = plan.stage(&id, "prod");
+    }
+    seed::usage_plan(&client, &plan).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[("maxConcurrency", "1")]);
+    let (sink, mut rx) = ApiSink::channel(1);
+    let walk = tokio::spawn(async move {
+        provider
+            .discover(&DiscoverRequest::full(Selection::All), &sink)
+            .await
+    });
+    let first = rx.recv().await.unwrap();
+    assert!(first.id.starts_with("stop"));
+    drop(rx);
+    let result = tokio::time::timeout(Duration::from_secs(10), walk)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(result, Err(ProviderError::Cancelled) | Ok(())),
+        "{result:?}"
+    );
+    assert!(proxy.count("GetExport") < 10, "{:?}", proxy.calls());
+}
+
+#[tokio::test]
+async fn operator_discover_explains_skipped_stages() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    seed::usage_plan(
+        &client,
+        &seed::PlanSpec::new("Ghost").stage("ghost1", "prod"),
+    )
+    .await;
+    let settings = testing::provider_settings(&moto.endpoint(), REGION, &[]);
+    let report = operator::discover(&settings, &DiscoverOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&report.apis),
+        ["orders1:prod", "pets1:prod"].map(String::from).into()
+    );
+    let reason = |api: &str, stage: Option<&str>| {
+        report
+            .skipped
+            .iter()
+            .find(|s| s.rest_api_id == api && s.stage.as_deref() == stage)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("no reason for {api} {stage:?}: {:?}", report.skipped))
+    };
+    assert!(reason("pets1", Some("dev")).contains("acceptApiWithoutUsagePlan=true"));
+    assert!(reason("lonely1", Some("prod")).contains("has no usage plan"));
+    assert!(reason("draft1", None).contains("no deployed stage"));
+    assert!(reason("ghost1", Some("prod")).contains("does not exist"));
+    let table = report.to_table();
+    assert!(
+        table.contains("stage dev of API Pets has no usage plan"),
+        "{table}"
+    );
+    assert!(table.contains("pets1:prod"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(operator::OutputFormat::Json)).unwrap();
+    assert_eq!(json["apis"].as_array().unwrap().len(), 2);
+
+    let full = operator::discover(
+        &settings,
+        &DiscoverOptions {
+            full: true,
+            only: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        full.apis
+            .iter()
+            .all(|a| a.pages.as_ref().unwrap().len() == 1)
+    );
+}
+
+#[tokio::test]
+async fn operator_check_reports_allowed_and_denied_actions() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().deny("GetUsagePlans"),
+    )
+    .await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let report = operator::check_with(&provider, CheckOptions::default()).await;
+    let outcome = |op: &str| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.operation == op)
+            .map(|r| r.outcome.clone())
+            .unwrap_or_else(|| panic!("no row for {op}: {report:?}"))
+    };
+    for op in [
+        "GetRestApis",
+        "GetStages",
+        "GetExport",
+        "CreateUsagePlanKey",
+        "DeleteApiKey",
+        "GetApiKeys",
+    ] {
+        assert_eq!(outcome(op), CheckOutcome::Allowed, "{op}");
+    }
+    assert!(matches!(
+        outcome("GetUsagePlans"),
+        CheckOutcome::Denied { .. }
+    ));
+    assert!(matches!(
+        outcome("CreateApiKey"),
+        CheckOutcome::Untested { .. }
+    ));
+    assert!(!report.ok());
+    let table = report.to_table();
+    assert!(
+        table.contains("add apigateway:GET on arn:aws:apigateway:us-east-1::/usageplans"),
+        "{table}"
+    );
+    assert_eq!(
+        proxy.count("CreateApiKey"),
+        0,
+        "no write without write probes"
+    );
+
+    proxy.set_config(ProxyConfig::counting());
+    let with_writes = operator::check_with(&provider, CheckOptions { write_probes: true }).await;
+    assert!(with_writes.ok(), "{}", with_writes.to_table());
+    let leftover = client
+        .get_api_keys()
+        .name_query("gravitee-agent-check")
+        .send()
+        .await
+        .unwrap();
+    assert!(leftover.items().is_empty(), "the probe key was left behind");
+}

@@ -1,0 +1,219 @@
+//! The real agent binaries as a platform engineer runs them: configured by the seed's
+//! environment variables, against the controller simulator on loopback. Start, HELLO, serve,
+//! SIGTERM → close 1000 and exit 0; a rejected HELLO or a bad configuration → non-zero exit
+//! with a one-line reason.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use federation_simulator::{Event, Simulator, SimulatorConfig};
+
+const TOKEN: &str = "e2e-token-8c1f";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn agent(binary: &str, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn seed_env(endpoint: &str, integration_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("gravitee_integration_connector_ws_endpoints_0", endpoint.to_owned()),
+        ("gravitee_integration_connector_ws_headers_0_name", "Authorization".to_owned()),
+        ("gravitee_integration_connector_ws_headers_0_value", format!("bearer {TOKEN}")),
+        ("gravitee_integration_providers_0_integrationId", integration_id.to_owned()),
+        // Several agents run at once in the tests: let each management service pick a port.
+        ("gravitee_services_core_http_port", "0".to_owned()),
+    ]
+}
+
+fn openapi_files_env(endpoint: &str, integration_id: &str, store: &Path) -> Vec<(&'static str, String)> {
+    let specs = concat!(env!("CARGO_MANIFEST_DIR"), "/providers/openapi-files/examples/specs");
+    let mut env = seed_env(endpoint, integration_id);
+    env.push(("gravitee_integration_providers_0_type", "openapi-files".to_owned()));
+    env.push(("gravitee_integration_providers_0_configuration_directory", specs.to_owned()));
+    env.push((
+        "gravitee_integration_providers_0_configuration_keyStorePath",
+        store.join("keys.json").display().to_string(),
+    ));
+    env
+}
+
+async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
+    let mut config = SimulatorConfig::default().token(TOKEN);
+    for (id, provider) in integrations {
+        config = config.integration(*id, *provider);
+    }
+    Simulator::start(config).await.unwrap()
+}
+
+/// Waits for the child to exit; returns (exit code, stderr).
+async fn wait_exit(mut child: Child) -> (Option<i32>, String) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            return (status.code(), String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the agent did not exit");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sigterm_closes_with_1000_and_exits_0() {
+    let sim = simulator(&[("int-files", "openapi-files")]).await;
+    let store = tempfile::tempdir().unwrap();
+    let child = agent(
+        env!("CARGO_BIN_EXE_federation-agent"),
+        &openapi_files_env(&sim.endpoint(), "int-files", store.path()),
+    )
+    .spawn()
+    .unwrap();
+    sim.wait_connected("int-files", WAIT).await.unwrap();
+    assert_eq!(sim.discover("int-files").await.unwrap().apis.len(), 4);
+    sigterm(&child);
+    let (code, stderr) = wait_exit(child).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1000), .. }))
+        .await
+        .unwrap();
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "the token never reaches a log line");
+}
+
+#[tokio::test]
+async fn a_rejected_hello_exits_1_with_the_controllers_reason() {
+    let sim = simulator(&[("int-files", "aws-api-gateway")]).await;
+    let store = tempfile::tempdir().unwrap();
+    let child = agent(
+        env!("CARGO_BIN_EXE_federation-agent"),
+        &openapi_files_env(&sim.endpoint(), "int-files", store.path()),
+    )
+    .spawn()
+    .unwrap();
+    let (code, stderr) = wait_exit(child).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "federation-agent: the controller rejected the HELLO of integration int-files: \
+         Integration [id=int-files] does not match. Expected provider [provider=aws-api-gateway]"
+    );
+    assert_eq!(sim.count_events(|e| matches!(e, Event::Hello { .. })), 1, "no retry loop");
+}
+
+#[tokio::test]
+async fn two_providers_in_one_process_each_say_hello() {
+    let sim = simulator(&[("int-a", "openapi-files"), ("int-b", "aws-api-gateway")]).await;
+    let store = tempfile::tempdir().unwrap();
+    let mut env = openapi_files_env(&sim.endpoint(), "int-a", store.path());
+    env.extend([
+        ("gravitee_integration_providers_1_type", "aws-api-gateway".to_owned()),
+        ("gravitee_integration_providers_1_integrationId", "int-b".to_owned()),
+        ("gravitee_integration_providers_1_configuration_region", "eu-west-1".to_owned()),
+        ("gravitee_integration_providers_1_configuration_accessKeyId", "AKIAEXAMPLE".to_owned()),
+        ("gravitee_integration_providers_1_configuration_secretAccessKey", "not-a-real-secret".to_owned()),
+    ]);
+    let child = agent(env!("CARGO_BIN_EXE_federation-agent"), &env).spawn().unwrap();
+    sim.wait_connected("int-a", WAIT).await.unwrap();
+    sim.wait_connected("int-b", WAIT).await.unwrap();
+    let hellos: Vec<(String, Option<String>)> = sim
+        .events()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Hello { integration_id, provider, accepted: true, .. } => Some((integration_id, provider)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hellos.len(), 2, "{hellos:?}");
+    assert!(hellos.contains(&("int-a".into(), Some("openapi-files".into()))));
+    assert!(hellos.contains(&("int-b".into(), Some("aws-api-gateway".into()))));
+    sigterm(&child);
+    let (code, stderr) = wait_exit(child).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("not-a-real-secret"));
+}
+
+/// Runs the binary with `env` and no controller; it must fail fast on configuration.
+async fn config_error(binary: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
+    wait_exit(agent(binary, env).spawn().unwrap()).await
+}
+
+#[tokio::test]
+async fn bad_configuration_exits_2_naming_the_key_and_its_source() {
+    let endpoint = "http://127.0.0.1:9/integration-controller";
+    let aws = env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway");
+
+    // Missing type.
+    let (code, stderr) = config_error(aws, &seed_env(endpoint, "int-1")).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("integration.providers[0].type is missing (from env gravitee_integration_providers_0_integrationId)"),
+        "{stderr}"
+    );
+
+    // Unknown provider type.
+    let mut env = seed_env(endpoint, "int-1");
+    env.push(("gravitee_integration_providers_0_type", "aws-api-gatewayy".to_owned()));
+    let (code, stderr) = config_error(aws, &env).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("integration.providers[0].type"), "{stderr}");
+    assert!(stderr.contains("aws-api-gatewayy") && stderr.contains("aws-api-gateway"), "{stderr}");
+
+    // Non-numeric port.
+    let mut env = seed_env(endpoint, "int-1");
+    env.push(("gravitee_integration_providers_0_type", "aws-api-gateway".to_owned()));
+    env.push(("gravitee_integration_providers_0_configuration_region", "eu-west-1".to_owned()));
+    env.retain(|(key, _)| *key != "gravitee_services_core_http_port");
+    env.push(("gravitee_services_core_http_port", "80a".to_owned()));
+    let (code, stderr) = config_error(aws, &env).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("services.core.http.port"), "{stderr}");
+    assert!(stderr.contains("gravitee_services_core_http_port"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("federation-agent-aws-api-gateway: ")).count(),
+        1,
+        "one line with the reason: {stderr}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    for binary in [
+        env!("CARGO_BIN_EXE_federation-agent"),
+        env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"),
+        env!("CARGO_BIN_EXE_federation-controller-simulator"),
+    ] {
+        let help = Command::new(binary).arg("--help").output().unwrap();
+        assert!(help.status.success());
+        assert!(String::from_utf8_lossy(&help.stdout).contains("--config") || binary.ends_with("simulator"));
+        let version = Command::new(binary).arg("--version").output().unwrap();
+        assert!(version.status.success());
+        assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+    }
+}
