@@ -19,13 +19,31 @@ fn spawn_agent(endpoint: &str, integration: &str) -> std::io::Result<Child> {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "warn")
         .env("gravitee_integration_connector_ws_endpoints_0", endpoint)
-        .env("gravitee_integration_connector_ws_headers_0_name", "Authorization")
-        .env("gravitee_integration_connector_ws_headers_0_value", "bearer bench")
+        .env(
+            "gravitee_integration_connector_ws_headers_0_name",
+            "Authorization",
+        )
+        .env(
+            "gravitee_integration_connector_ws_headers_0_value",
+            "bearer bench",
+        )
         .env("gravitee_integration_providers_0_type", "aws-api-gateway")
-        .env("gravitee_integration_providers_0_integrationId", integration)
-        .env("gravitee_integration_providers_0_configuration_region", "eu-west-1")
-        .env("gravitee_integration_providers_0_configuration_accessKeyId", "AKIABENCH")
-        .env("gravitee_integration_providers_0_configuration_secretAccessKey", "bench-secret")
+        .env(
+            "gravitee_integration_providers_0_integrationId",
+            integration,
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_region",
+            "eu-west-1",
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_accessKeyId",
+            "AKIABENCH",
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_secretAccessKey",
+            "bench-secret",
+        )
         .env("gravitee_services_core_http_port", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

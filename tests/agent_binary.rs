@@ -31,20 +31,45 @@ fn agent(binary: &str, env: &[(&str, String)]) -> Command {
 
 fn seed_env(endpoint: &str, integration_id: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("gravitee_integration_connector_ws_endpoints_0", endpoint.to_owned()),
-        ("gravitee_integration_connector_ws_headers_0_name", "Authorization".to_owned()),
-        ("gravitee_integration_connector_ws_headers_0_value", format!("bearer {TOKEN}")),
-        ("gravitee_integration_providers_0_integrationId", integration_id.to_owned()),
+        (
+            "gravitee_integration_connector_ws_endpoints_0",
+            endpoint.to_owned(),
+        ),
+        (
+            "gravitee_integration_connector_ws_headers_0_name",
+            "Authorization".to_owned(),
+        ),
+        (
+            "gravitee_integration_connector_ws_headers_0_value",
+            format!("bearer {TOKEN}"),
+        ),
+        (
+            "gravitee_integration_providers_0_integrationId",
+            integration_id.to_owned(),
+        ),
         // Several agents run at once in the tests: let each management service pick a port.
         ("gravitee_services_core_http_port", "0".to_owned()),
     ]
 }
 
-fn openapi_files_env(endpoint: &str, integration_id: &str, store: &Path) -> Vec<(&'static str, String)> {
-    let specs = concat!(env!("CARGO_MANIFEST_DIR"), "/providers/openapi-files/examples/specs");
+fn openapi_files_env(
+    endpoint: &str,
+    integration_id: &str,
+    store: &Path,
+) -> Vec<(&'static str, String)> {
+    let specs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/providers/openapi-files/examples/specs"
+    );
     let mut env = seed_env(endpoint, integration_id);
-    env.push(("gravitee_integration_providers_0_type", "openapi-files".to_owned()));
-    env.push(("gravitee_integration_providers_0_configuration_directory", specs.to_owned()));
+    env.push((
+        "gravitee_integration_providers_0_type",
+        "openapi-files".to_owned(),
+    ));
+    env.push((
+        "gravitee_integration_providers_0_configuration_directory",
+        specs.to_owned(),
+    ));
     env.push((
         "gravitee_integration_providers_0_configuration_keyStorePath",
         store.join("keys.json").display().to_string(),
@@ -66,7 +91,10 @@ async fn wait_exit(mut child: Child) -> (Option<i32>, String) {
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let output = child.wait_with_output().unwrap();
-            return (status.code(), String::from_utf8_lossy(&output.stderr).into_owned());
+            return (
+                status.code(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            );
         }
         if tokio::time::Instant::now() > deadline {
             let _ = child.kill();
@@ -99,11 +127,22 @@ async fn sigterm_closes_with_1000_and_exits_0() {
     sigterm(&child);
     let (code, stderr) = wait_exit(child).await;
     assert_eq!(code, Some(0), "{stderr}");
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1000), .. }))
-        .await
-        .unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1000),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     assert!(stderr.contains("SIGTERM received"), "{stderr}");
-    assert!(!stderr.contains(TOKEN), "the token never reaches a log line");
+    assert!(
+        !stderr.contains(TOKEN),
+        "the token never reaches a log line"
+    );
 }
 
 #[tokio::test]
@@ -124,7 +163,11 @@ async fn a_rejected_hello_exits_1_with_the_controllers_reason() {
         "federation-agent: the controller rejected the HELLO of integration int-files: \
          Integration [id=int-files] does not match. Expected provider [provider=aws-api-gateway]"
     );
-    assert_eq!(sim.count_events(|e| matches!(e, Event::Hello { .. })), 1, "no retry loop");
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::Hello { .. })),
+        1,
+        "no retry loop"
+    );
 }
 
 #[tokio::test]
@@ -133,20 +176,42 @@ async fn two_providers_in_one_process_each_say_hello() {
     let store = tempfile::tempdir().unwrap();
     let mut env = openapi_files_env(&sim.endpoint(), "int-a", store.path());
     env.extend([
-        ("gravitee_integration_providers_1_type", "aws-api-gateway".to_owned()),
-        ("gravitee_integration_providers_1_integrationId", "int-b".to_owned()),
-        ("gravitee_integration_providers_1_configuration_region", "eu-west-1".to_owned()),
-        ("gravitee_integration_providers_1_configuration_accessKeyId", "AKIAEXAMPLE".to_owned()),
-        ("gravitee_integration_providers_1_configuration_secretAccessKey", "not-a-real-secret".to_owned()),
+        (
+            "gravitee_integration_providers_1_type",
+            "aws-api-gateway".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_integrationId",
+            "int-b".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_region",
+            "eu-west-1".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_accessKeyId",
+            "AKIAEXAMPLE".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_secretAccessKey",
+            "not-a-real-secret".to_owned(),
+        ),
     ]);
-    let child = agent(env!("CARGO_BIN_EXE_federation-agent"), &env).spawn().unwrap();
+    let child = agent(env!("CARGO_BIN_EXE_federation-agent"), &env)
+        .spawn()
+        .unwrap();
     sim.wait_connected("int-a", WAIT).await.unwrap();
     sim.wait_connected("int-b", WAIT).await.unwrap();
     let hellos: Vec<(String, Option<String>)> = sim
         .events()
         .into_iter()
         .filter_map(|r| match r.event {
-            Event::Hello { integration_id, provider, accepted: true, .. } => Some((integration_id, provider)),
+            Event::Hello {
+                integration_id,
+                provider,
+                accepted: true,
+                ..
+            } => Some((integration_id, provider)),
             _ => None,
         })
         .collect();
@@ -179,24 +244,42 @@ async fn bad_configuration_exits_2_naming_the_key_and_its_source() {
 
     // Unknown provider type.
     let mut env = seed_env(endpoint, "int-1");
-    env.push(("gravitee_integration_providers_0_type", "aws-api-gatewayy".to_owned()));
+    env.push((
+        "gravitee_integration_providers_0_type",
+        "aws-api-gatewayy".to_owned(),
+    ));
     let (code, stderr) = config_error(aws, &env).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("integration.providers[0].type"), "{stderr}");
-    assert!(stderr.contains("aws-api-gatewayy") && stderr.contains("aws-api-gateway"), "{stderr}");
+    assert!(
+        stderr.contains("aws-api-gatewayy") && stderr.contains("aws-api-gateway"),
+        "{stderr}"
+    );
 
     // Non-numeric port.
     let mut env = seed_env(endpoint, "int-1");
-    env.push(("gravitee_integration_providers_0_type", "aws-api-gateway".to_owned()));
-    env.push(("gravitee_integration_providers_0_configuration_region", "eu-west-1".to_owned()));
+    env.push((
+        "gravitee_integration_providers_0_type",
+        "aws-api-gateway".to_owned(),
+    ));
+    env.push((
+        "gravitee_integration_providers_0_configuration_region",
+        "eu-west-1".to_owned(),
+    ));
     env.retain(|(key, _)| *key != "gravitee_services_core_http_port");
     env.push(("gravitee_services_core_http_port", "80a".to_owned()));
     let (code, stderr) = config_error(aws, &env).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("services.core.http.port"), "{stderr}");
-    assert!(stderr.contains("gravitee_services_core_http_port"), "{stderr}");
+    assert!(
+        stderr.contains("gravitee_services_core_http_port"),
+        "{stderr}"
+    );
     assert_eq!(
-        stderr.lines().filter(|l| l.starts_with("federation-agent-aws-api-gateway: ")).count(),
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("federation-agent-aws-api-gateway: "))
+            .count(),
         1,
         "one line with the reason: {stderr}"
     );
@@ -211,7 +294,10 @@ fn help_and_version() {
     ] {
         let help = Command::new(binary).arg("--help").output().unwrap();
         assert!(help.status.success());
-        assert!(String::from_utf8_lossy(&help.stdout).contains("--config") || binary.ends_with("simulator"));
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("--config")
+                || binary.ends_with("simulator")
+        );
         let version = Command::new(binary).arg("--version").output().unwrap();
         assert!(version.status.success());
         assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));

@@ -26,14 +26,32 @@ fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
         .env("RUST_LOG", "debug")
         // The seed's docker-compose variables, verbatim names.
         .env("gravitee_integration_connector_ws_endpoints_0", endpoint)
-        .env("gravitee_integration_connector_ws_headers_0_name", "Authorization")
-        .env("gravitee_integration_connector_ws_headers_0_value", format!("bearer {TOKEN}"))
+        .env(
+            "gravitee_integration_connector_ws_headers_0_name",
+            "Authorization",
+        )
+        .env(
+            "gravitee_integration_connector_ws_headers_0_value",
+            format!("bearer {TOKEN}"),
+        )
         .env("gravitee_integration_providers_0_type", "aws-api-gateway")
         .env("gravitee_integration_providers_0_integrationId", "aws-int")
-        .env("gravitee_integration_providers_0_configuration_accessKeyId", "AKIAE2ETEST")
-        .env("gravitee_integration_providers_0_configuration_secretAccessKey", AWS_SECRET)
-        .env("gravitee_integration_providers_0_configuration_region", "us-east-1")
-        .env("gravitee_integration_providers_0_configuration_acceptApiWithoutUsagePlan", "false")
+        .env(
+            "gravitee_integration_providers_0_configuration_accessKeyId",
+            "AKIAE2ETEST",
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_secretAccessKey",
+            AWS_SECRET,
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_region",
+            "us-east-1",
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_acceptApiWithoutUsagePlan",
+            "false",
+        )
         .env("gravitee_services_core_http_port", "0")
         .stdout(Stdio::null())
         .stderr(log)
@@ -46,7 +64,9 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
     let moto = testing::shared_moto().await;
     let client = testing::client(&moto.endpoint(), "us-east-1").await;
     // 25 stages in usage plans (more than one INGEST batch of 20), and one API in no plan.
-    let mut plan = seed::PlanSpec::new("Gold").description("Partners").throttle(100.0, 200);
+    let mut plan = seed::PlanSpec::new("Gold")
+        .description("Partners")
+        .throttle(100.0, 200);
     let mut expected = Vec::new();
     for i in 0..25 {
         let id = format!("api{i:02}");
@@ -58,9 +78,13 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
     let plan_id = seed::usage_plan(&client, &plan).await;
     expected.sort();
 
-    let sim = Simulator::start(SimulatorConfig::default().token(TOKEN).integration("aws-int", "aws-api-gateway"))
-        .await
-        .unwrap();
+    let sim = Simulator::start(
+        SimulatorConfig::default()
+            .token(TOKEN)
+            .integration("aws-int", "aws-api-gateway"),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("agent.log");
     let agent = spawn_agent(&moto.endpoint(), &sim.endpoint(), &log_path);
@@ -81,7 +105,10 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
     assert_eq!(api.pages.as_ref().unwrap().len(), 1);
 
     let (subscription_id, result) = sim
-        .subscribe("aws-int", SubscribeRequest::api_key("api07:prod", Some(plan_id.clone())))
+        .subscribe(
+            "aws-int",
+            SubscribeRequest::api_key("api07:prod", Some(plan_id.clone())),
+        )
         .await
         .unwrap();
     let key_value = result.api_key.clone().unwrap();
@@ -94,22 +121,49 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
         .await
         .unwrap();
     assert_eq!(key.value(), Some(key_value.expose()));
-    assert_eq!(key.enabled(), true);
-    let attached = client.get_usage_plan_keys().usage_plan_id(&plan_id).send().await.unwrap();
-    assert!(attached.items().iter().any(|k| k.id() == Some(key_id.as_str())));
-
-    sim.unsubscribe("aws-int", &subscription_id).await.unwrap();
-    assert!(client.get_api_key().api_key(&key_id).send().await.is_err(), "key deleted");
-
-    Command::new("kill").args(["-TERM", &agent.id().to_string()]).status().unwrap();
-    let output = agent.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1000), .. }))
+    assert!(key.enabled());
+    let attached = client
+        .get_usage_plan_keys()
+        .usage_plan_id(&plan_id)
+        .send()
         .await
         .unwrap();
+    assert!(
+        attached
+            .items()
+            .iter()
+            .any(|k| k.id() == Some(key_id.as_str()))
+    );
+
+    sim.unsubscribe("aws-int", &subscription_id).await.unwrap();
+    assert!(
+        client.get_api_key().api_key(&key_id).send().await.is_err(),
+        "key deleted"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &agent.id().to_string()])
+        .status()
+        .unwrap();
+    let output = agent.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1000),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(log.contains("HELLO accepted"), "the log is the agent's debug log");
+    assert!(
+        log.contains("HELLO accepted"),
+        "the log is the agent's debug log"
+    );
     assert!(log.lines().count() > 20);
     for secret in [TOKEN, AWS_SECRET, key_value.expose()] {
         assert!(!log.contains(secret), "a secret appears in the agent's log");

@@ -28,7 +28,11 @@ struct Cli {
     #[arg(long, default_value = "demo-token")]
     token: String,
     /// An integration agents may say HELLO for, as ID=PROVIDER (repeatable).
-    #[arg(long = "integration", value_name = "ID=PROVIDER", default_value = "demo=aws-api-gateway")]
+    #[arg(
+        long = "integration",
+        value_name = "ID=PROVIDER",
+        default_value = "demo=aws-api-gateway"
+    )]
     integrations: Vec<String>,
     /// Seconds between HEALTH_CHECKs.
     #[arg(long, default_value_t = 30)]
@@ -101,11 +105,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     });
 
-    println!("Controller simulator listening for agents on {}", simulator.local_addr());
+    println!(
+        "Controller simulator listening for agents on {}",
+        simulator.local_addr()
+    );
     println!("Point an agent at it with:");
-    println!("  gravitee_integration_connector_ws_endpoints_0={}", simulator.endpoint());
+    println!(
+        "  gravitee_integration_connector_ws_endpoints_0={}",
+        simulator.endpoint()
+    );
     println!("  gravitee_integration_connector_ws_headers_0_name=Authorization");
-    println!("  gravitee_integration_connector_ws_headers_0_value=bearer {}", cli.token);
+    println!(
+        "  gravitee_integration_connector_ws_headers_0_value=bearer {}",
+        cli.token
+    );
     for integration in &simulator.config().integrations {
         println!(
             "  gravitee_integration_providers_N_integrationId={}  (type {})",
@@ -136,11 +149,18 @@ async fn demo(simulator: &Simulator, integration: &str, wait: Duration) -> Resul
         .map_err(|e| e.to_string())?;
     println!("[demo] agent connected (HELLO accepted).");
 
-    let preview = simulator.discover(integration).await.map_err(|e| e.to_string())?;
+    let preview = simulator
+        .discover(integration)
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "[demo] DISCOVER: {} APIs{}",
         preview.apis.len(),
-        if preview.is_partial_discovery { " (partial)" } else { "" }
+        if preview.is_partial_discovery {
+            " (partial)"
+        } else {
+            ""
+        }
     );
     for api in &preview.apis {
         println!(
@@ -172,7 +192,11 @@ async fn demo(simulator: &Simulator, integration: &str, wait: Duration) -> Resul
             "         {:<28} {} page(s), plans: {}",
             api.name,
             pages,
-            if plans.is_empty() { "none".to_owned() } else { plans.join(", ") }
+            if plans.is_empty() {
+                "none".to_owned()
+            } else {
+                plans.join(", ")
+            }
         );
     }
 

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use federation_app::{AgentArgs, AppError};
 use federation_core::ProviderRegistry;
-use federation_provider_aws_api_gateway::operator::{self, CheckOptions, DiscoverOptions, OutputFormat};
+use federation_provider_aws_api_gateway::operator::{
+    self, CheckOptions, DiscoverOptions, OutputFormat,
+};
 use federation_provider_aws_api_gateway::{AwsApiGatewayFactory, PROVIDER_TYPE};
 
 const BINARY: &str = "federation-agent-aws-api-gateway";
@@ -71,14 +73,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None | Some(Command::Run) => federation_app::main_with(BINARY, &cli.agent, registry()),
-        Some(Command::Discover { full, format, provider, only }) => tool(&cli.agent, provider, |settings| async move {
+        Some(Command::Discover {
+            full,
+            format,
+            provider,
+            only,
+        }) => tool(&cli.agent, provider, |settings| async move {
             let report = operator::discover(&settings, &DiscoverOptions { full, only })
                 .await
                 .map_err(|e| AppError::Other(e.details()))?;
             print!("{}", report.render(format));
             Ok(())
         }),
-        Some(Command::Check { format, provider, write_probes }) => tool(&cli.agent, provider, |settings| async move {
+        Some(Command::Check {
+            format,
+            provider,
+            write_probes,
+        }) => tool(&cli.agent, provider, |settings| async move {
             let report = operator::check(&settings, CheckOptions { write_probes })
                 .await
                 .map_err(|e| AppError::Other(e.details()))?;
@@ -86,7 +97,9 @@ fn main() -> ExitCode {
             if report.ok() {
                 Ok(())
             } else {
-                Err(AppError::Other("some required AWS permissions are denied (see above)".into()))
+                Err(AppError::Other(
+                    "some required AWS permissions are denied (see above)".into(),
+                ))
             }
         }),
     }
@@ -108,10 +121,16 @@ where
                 let loaded = federation_app::load_config(args.config.clone(), &registry()).await?;
                 let providers = &loaded.config.integration.providers;
                 let entry = match index {
-                    Some(i) => providers.get(i).filter(|p| p.provider_type == PROVIDER_TYPE),
+                    Some(i) => providers
+                        .get(i)
+                        .filter(|p| p.provider_type == PROVIDER_TYPE),
                     None => providers.iter().find(|p| p.provider_type == PROVIDER_TYPE),
                 }
-                .ok_or_else(|| AppError::Other(format!("no {PROVIDER_TYPE} provider at that index in integration.providers")))?;
+                .ok_or_else(|| {
+                    AppError::Other(format!(
+                        "no {PROVIDER_TYPE} provider at that index in integration.providers"
+                    ))
+                })?;
                 run(entry.configuration.clone()).await
             })
         });

@@ -52,7 +52,11 @@ async fn run_inner(
         }
         if failures > 0 {
             let delay = shared.backoff.delay(failures);
-            tracing::info!(attempt = failures + 1, ?delay, "Waiting before the next connection attempt.");
+            tracing::info!(
+                attempt = failures + 1,
+                ?delay,
+                "Waiting before the next connection attempt."
+            );
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = shutdown.cancelled() => {
@@ -79,7 +83,11 @@ async fn run_inner(
             Err(error) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(endpoint = %endpoint, %error, "Cannot connect to the controller.");
-                metrics::counter(metrics::CONNECTIONS, &ctx.integration_id, &[("outcome", "failed".into())]);
+                metrics::counter(
+                    metrics::CONNECTIONS,
+                    &ctx.integration_id,
+                    &[("outcome", "failed".into())],
+                );
                 ctx.status.update(ctx.status_index, |s| {
                     s.failed_attempts = failures;
                     s.last_error = Some(error.to_string());
@@ -111,7 +119,11 @@ async fn run_inner(
                     s.last_error = Some(reason);
                 });
             }
-            SessionEnd::Ended { reason, reconnect, planned } => {
+            SessionEnd::Ended {
+                reason,
+                reconnect,
+                planned,
+            } => {
                 endpoints.reset();
                 if !reconnect {
                     tracing::info!(%reason, "The channel closed normally; not reconnecting.");

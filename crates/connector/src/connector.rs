@@ -76,7 +76,10 @@ impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
             .field("endpoints", &self.shared.endpoints.all())
-            .field("integrations", &self.integrations.iter().map(|(i, _)| i).collect::<Vec<_>>())
+            .field(
+                "integrations",
+                &self.integrations.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -85,7 +88,10 @@ impl Connector {
     /// Validates `integration.connector.*` (endpoints, headers, TLS stores, proxy) and builds a
     /// connector without integrations. `system_proxy` is `system.proxy.*`, used when
     /// `proxy.useSystemProxy` is true.
-    pub fn new(config: &ConnectorConfig, system_proxy: &ProxyConfig) -> Result<Self, ConnectorError> {
+    pub fn new(
+        config: &ConnectorConfig,
+        system_proxy: &ProxyConfig,
+    ) -> Result<Self, ConnectorError> {
         let ws = &config.ws;
         let endpoints = Endpoints::parse(&ws.endpoints)?;
         let tls = tls::client_config(&ws.ssl)?;

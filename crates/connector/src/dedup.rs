@@ -71,8 +71,12 @@ mod tests {
     #[tokio::test]
     async fn a_repeat_gets_the_first_reply() {
         let dedup = Dedup::default();
-        let Begin::First(tx) = dedup.begin("c1") else { panic!("first") };
-        let Begin::Repeat(rx) = dedup.begin("c1") else { panic!("repeat") };
+        let Begin::First(tx) = dedup.begin("c1") else {
+            panic!("first")
+        };
+        let Begin::Repeat(rx) = dedup.begin("c1") else {
+            panic!("repeat")
+        };
         let waiter = tokio::spawn(wait_reply(rx));
         tx.send(Some(Reply::unknown("c1"))).unwrap();
         assert_eq!(waiter.await.unwrap().unwrap().command_id, "c1");
@@ -82,8 +86,12 @@ mod tests {
     #[tokio::test]
     async fn a_handler_that_died_leaves_no_reply() {
         let dedup = Dedup::default();
-        let Begin::First(tx) = dedup.begin("c1") else { panic!() };
-        let Begin::Repeat(rx) = dedup.begin("c1") else { panic!() };
+        let Begin::First(tx) = dedup.begin("c1") else {
+            panic!()
+        };
+        let Begin::Repeat(rx) = dedup.begin("c1") else {
+            panic!()
+        };
         drop(tx);
         assert!(wait_reply(rx).await.is_none());
     }

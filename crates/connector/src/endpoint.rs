@@ -44,17 +44,28 @@ impl Endpoint {
                     "unsupported scheme `{other}` (use https://, http://, wss:// or ws://)"
                 )));
             }
-            None => return Err(invalid("missing scheme (use https://host/integration-controller)")),
+            None => {
+                return Err(invalid(
+                    "missing scheme (use https://host/integration-controller)",
+                ));
+            }
         };
         let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
         if authority.as_str().contains('@') {
-            return Err(invalid("user information in the URL is not supported; use headers"));
+            return Err(invalid(
+                "user information in the URL is not supported; use headers",
+            ));
         }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         if host.is_empty() {
             return Err(invalid("missing host"));
         }
-        let port = authority.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let port = authority
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
         let base = uri.path().trim_end_matches('/');
         Ok(Self {
             configured: trimmed.to_owned(),
@@ -129,7 +140,10 @@ mod tests {
     #[test]
     fn appends_the_exchange_path_and_drops_the_query() {
         let e = Endpoint::parse("https://apim.example.com/integration-controller/?x=1").unwrap();
-        assert_eq!(e.ws_url(), "wss://apim.example.com:443/integration-controller/exchange/controller");
+        assert_eq!(
+            e.ws_url(),
+            "wss://apim.example.com:443/integration-controller/exchange/controller"
+        );
         let e = Endpoint::parse("http://127.0.0.1:8072").unwrap();
         assert_eq!(e.ws_url(), "ws://127.0.0.1:8072/exchange/controller");
         let e = Endpoint::parse("wss://[::1]:9000/a/b/").unwrap();
@@ -143,14 +157,19 @@ mod tests {
         assert!(err.contains("unsupported scheme `ftp`"), "{err}");
         let err = Endpoint::parse("apim.example.com").unwrap_err().to_string();
         assert!(err.contains("missing scheme"), "{err}");
-        assert!(matches!(Endpoints::parse(&[" ".into()]), Err(ConnectorError::NoEndpoint)));
+        assert!(matches!(
+            Endpoints::parse(&[" ".into()]),
+            Err(ConnectorError::NoEndpoint)
+        ));
     }
 
     #[test]
     fn rotates_round_robin_and_resets() {
         let mut endpoints =
             Endpoints::parse(&["http://a".into(), "".into(), "http://b".into()]).unwrap();
-        let hosts: Vec<_> = (0..3).map(|_| endpoints.next_endpoint().host.clone()).collect();
+        let hosts: Vec<_> = (0..3)
+            .map(|_| endpoints.next_endpoint().host.clone())
+            .collect();
         assert_eq!(hosts, ["a", "b", "a"]);
         endpoints.reset();
         assert_eq!(endpoints.next_endpoint().host, "a");

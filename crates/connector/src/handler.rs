@@ -46,10 +46,14 @@ pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcom
         }
         CommandPayload::Fetch(payload) => fetch(&id, payload.selected_ids(), &ctx).await.into(),
         CommandPayload::Subscribe(payload) => {
-            subscribe(&id, &payload.api_id, &payload.subscription, &ctx).await.into()
+            subscribe(&id, &payload.api_id, &payload.subscription, &ctx)
+                .await
+                .into()
         }
         CommandPayload::Unsubscribe(payload) => {
-            unsubscribe(&id, &payload.api_id, &payload.subscription, &ctx).await.into()
+            unsubscribe(&id, &payload.api_id, &payload.subscription, &ctx)
+                .await
+                .into()
         }
         _ => Reply::no_reply(id, &command_type).into(),
     }
@@ -109,7 +113,9 @@ async fn walk(
     match (&mut work).await {
         Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Walk { apis, partial }),
         Ok(Err(error)) => Err(error),
-        Err(join) => Err(ProviderError::backend(format!("the provider's discovery task failed: {join}"))),
+        Err(join) => Err(ProviderError::backend(format!(
+            "the provider's discovery task failed: {join}"
+        ))),
     }
 }
 
@@ -133,7 +139,11 @@ async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
             } else {
                 tracing::info!(apis = walk.apis.len(), "Discovery finished.");
             }
-            metrics::add(metrics::APIS_DISCOVERED, &ctx.integration_id, walk.apis.len() as u64);
+            metrics::add(
+                metrics::APIS_DISCOVERED,
+                &ctx.integration_id,
+                walk.apis.len() as u64,
+            );
             let apis = walk.apis.iter().map(Api::summary).collect();
             Reply::succeeded(
                 id,
@@ -156,10 +166,17 @@ async fn list(id: &str, ctx: &ChannelContext) -> Reply {
     match walk(ctx, DiscoverRequest::preview(), deadline).await {
         Ok(walk) => {
             if walk.partial {
-                tracing::warn!(apis = walk.apis.len(), "LIST did not finish in time; replying with what was found.");
+                tracing::warn!(
+                    apis = walk.apis.len(),
+                    "LIST did not finish in time; replying with what was found."
+                );
             }
             let apis = walk.apis.iter().map(Api::summary).collect();
-            Reply::succeeded(id, CommandType::List, ReplyPayload::List(ListReplyPayload { apis }))
+            Reply::succeeded(
+                id,
+                CommandType::List,
+                ReplyPayload::List(ListReplyPayload { apis }),
+            )
         }
         Err(error) => error_reply(id, CommandType::List, &error),
     }
@@ -176,9 +193,17 @@ async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
                     "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
                 );
             }
-            metrics::add(metrics::APIS_INGESTED, &ctx.integration_id, walk.apis.len() as u64);
+            metrics::add(
+                metrics::APIS_INGESTED,
+                &ctx.integration_id,
+                walk.apis.len() as u64,
+            );
             let apis = walk.apis.into_iter().map(Api::for_ingest).collect();
-            Reply::succeeded(id, CommandType::Fetch, ReplyPayload::Fetch(FetchReplyPayload { apis }))
+            Reply::succeeded(
+                id,
+                CommandType::Fetch,
+                ReplyPayload::Fetch(FetchReplyPayload { apis }),
+            )
         }
         Err(error) => error_reply(id, CommandType::Fetch, &error),
     }
@@ -194,7 +219,16 @@ async fn start_ingest(
     let selection = Selection::from_api_ids(api_ids.as_deref());
     // Count what will be pushed: the preview of the selection, so `total` is exact.
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    let walk = match walk(ctx, DiscoverRequest { depth: federation_core::Depth::Preview, selection }, deadline).await {
+    let walk = match walk(
+        ctx,
+        DiscoverRequest {
+            depth: federation_core::Depth::Preview,
+            selection,
+        },
+        deadline,
+    )
+    .await
+    {
         Ok(walk) if walk.partial => {
             let error = ProviderError::backend(format!(
                 "listing the selected APIs took longer than {:?}; retry with fewer APIs",
@@ -249,11 +283,17 @@ async fn subscribe(
                 api_id,
                 "Subscription created."
             );
-            metrics::counter(metrics::SUBSCRIPTIONS_CREATED, &ctx.integration_id, &[("outcome", "success".into())]);
+            metrics::counter(
+                metrics::SUBSCRIPTIONS_CREATED,
+                &ctx.integration_id,
+                &[("outcome", "success".into())],
+            );
             Reply::succeeded(
                 id,
                 CommandType::Subscribe,
-                ReplyPayload::Subscribe(SubscribeReplyPayload { subscription: result }),
+                ReplyPayload::Subscribe(SubscribeReplyPayload {
+                    subscription: result,
+                }),
             )
         }
         Err(error) => {
@@ -263,7 +303,11 @@ async fn subscribe(
                 error = %error.details(),
                 "Subscription refused."
             );
-            metrics::counter(metrics::SUBSCRIPTIONS_CREATED, &ctx.integration_id, &[("outcome", "error".into())]);
+            metrics::counter(
+                metrics::SUBSCRIPTIONS_CREATED,
+                &ctx.integration_id,
+                &[("outcome", "error".into())],
+            );
             error_reply(id, CommandType::Subscribe, &error)
         }
     }
@@ -282,7 +326,11 @@ async fn unsubscribe(
                 api_id,
                 "Subscription revoked."
             );
-            metrics::counter(metrics::SUBSCRIPTIONS_REVOKED, &ctx.integration_id, &[("outcome", "success".into())]);
+            metrics::counter(
+                metrics::SUBSCRIPTIONS_REVOKED,
+                &ctx.integration_id,
+                &[("outcome", "success".into())],
+            );
             Reply::succeeded(id, CommandType::Unsubscribe, ReplyPayload::Empty(Empty {}))
         }
         Err(error) => {
@@ -292,7 +340,11 @@ async fn unsubscribe(
                 error = %error.details(),
                 "Revocation failed."
             );
-            metrics::counter(metrics::SUBSCRIPTIONS_REVOKED, &ctx.integration_id, &[("outcome", "error".into())]);
+            metrics::counter(
+                metrics::SUBSCRIPTIONS_REVOKED,
+                &ctx.integration_id,
+                &[("outcome", "error".into())],
+            );
             error_reply(id, CommandType::Unsubscribe, &error)
         }
     }

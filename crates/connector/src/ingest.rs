@@ -15,7 +15,12 @@ use crate::metrics;
 
 /// Pushes the job. Errors are logged: the controller marks the job timed out 5 minutes after
 /// the last batch it received, which is how an administrator sees that it failed.
-pub(crate) async fn push(ctx: Arc<ChannelContext>, job_id: String, ids: BTreeSet<String>, started: Instant) {
+pub(crate) async fn push(
+    ctx: Arc<ChannelContext>,
+    job_id: String,
+    ids: BTreeSet<String>,
+    started: Instant,
+) {
     tokio::time::sleep(ctx.limits.ingest_start_delay).await;
     let total = ids.len();
     let (sink, mut rx) = ApiSink::channel(ctx.limits.batch_size.max(1) * 2);
@@ -184,7 +189,10 @@ mod tests {
     #[test]
     fn batches_by_count_and_keeps_the_last_one_for_done() {
         let mut batcher = Batcher::new(2, 1 << 20);
-        let released: Vec<usize> = (0..5).filter_map(|i| batcher.push(api(i, 10))).map(|b| b.len()).collect();
+        let released: Vec<usize> = (0..5)
+            .filter_map(|i| batcher.push(api(i, 10)))
+            .map(|b| b.len())
+            .collect();
         assert_eq!(released, [2, 2]);
         assert_eq!(batcher.finish().len(), 1);
     }

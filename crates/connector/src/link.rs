@@ -73,7 +73,10 @@ impl SessionHandle {
     /// Queues a message.
     pub(crate) async fn send(&self, bytes: Vec<u8>) -> Result<(), SessionClosed> {
         self.out
-            .send(Outgoing::Message { bytes, written: None })
+            .send(Outgoing::Message {
+                bytes,
+                written: None,
+            })
             .await
             .map_err(|_| SessionClosed)
     }

@@ -45,5 +45,9 @@ pub(crate) fn seconds(name: &'static str, labels: &[(&'static str, String)], ela
 }
 
 pub(crate) fn channel_up(integration: &str, up: bool) {
-    metrics::gauge!(CHANNEL_UP, "integration" => integration.to_owned()).set(if up { 1.0 } else { 0.0 });
+    metrics::gauge!(CHANNEL_UP, "integration" => integration.to_owned()).set(if up {
+        1.0
+    } else {
+        0.0
+    });
 }

@@ -17,9 +17,9 @@ use federation_protocol::{
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -58,7 +58,10 @@ enum Incoming {
     /// A command whose payload could not be read: answer it with an ERROR.
     InvalidCommand(Reply),
     /// The connection is over.
-    Closed { code: Option<u16>, reason: String },
+    Closed {
+        code: Option<u16>,
+        reason: String,
+    },
     /// A protocol violation: close with this code.
     Violation(CloseCode, &'static str),
     Ignore,
@@ -86,10 +89,15 @@ pub(crate) async fn run(
     handle.pending.clear();
     metrics::channel_up(&ctx.integration_id, false);
     // Stop the writer: a close frame if none was sent yet, then give it a moment to flush.
-    let _ = handle.out.try_send(Outgoing::Close(close_frame(CloseCode::Away, "")));
+    let _ = handle
+        .out
+        .try_send(Outgoing::Close(close_frame(CloseCode::Away, "")));
     drop(handle);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
         abort.abort();
     }
     end
@@ -136,18 +144,33 @@ async fn drive(
             }
         }
     };
-    let details = reply.error_details.clone().unwrap_or_else(|| "no details".to_owned());
+    let details = reply
+        .error_details
+        .clone()
+        .unwrap_or_else(|| "no details".to_owned());
     metrics::counter(
         metrics::COMMANDS_SENT,
         &ctx.integration_id,
         &[
             ("type", "HELLO".to_owned()),
-            ("outcome", if reply.is_success() { "success" } else { "error" }.to_owned()),
+            (
+                "outcome",
+                if reply.is_success() {
+                    "success"
+                } else {
+                    "error"
+                }
+                .to_owned(),
+            ),
         ],
     );
     if !reply.is_success() {
         close(handle, CloseCode::Normal, "HELLO rejected").await;
-        metrics::counter(metrics::CONNECTIONS, &ctx.integration_id, &[("outcome", "rejected".into())]);
+        metrics::counter(
+            metrics::CONNECTIONS,
+            &ctx.integration_id,
+            &[("outcome", "rejected".into())],
+        );
         return match reply.reply_type {
             CommandType::Unknown | CommandType::NoReply => {
                 SessionEnd::HelloFailed(format!("the controller does not handle HELLO: {details}"))
@@ -157,7 +180,11 @@ async fn drive(
     }
 
     // Active.
-    metrics::counter(metrics::CONNECTIONS, &ctx.integration_id, &[("outcome", "connected".into())]);
+    metrics::counter(
+        metrics::CONNECTIONS,
+        &ctx.integration_id,
+        &[("outcome", "connected".into())],
+    );
     metrics::channel_up(&ctx.integration_id, true);
     ctx.status.update(ctx.status_index, |s| {
         s.state = ChannelState::Connected;
@@ -217,7 +244,10 @@ async fn drain(
     handle: &SessionHandle,
     ctx: &Arc<ChannelContext>,
 ) -> SessionEnd {
-    tracing::info!(in_flight = ctx.tasks.len(), "Shutting down: finishing in-flight commands.");
+    tracing::info!(
+        in_flight = ctx.tasks.len(),
+        "Shutting down: finishing in-flight commands."
+    );
     ctx.tasks.close();
     let grace = tokio::time::sleep(ctx.limits.shutdown_grace);
     tokio::pin!(grace);
@@ -259,10 +289,7 @@ async fn drain(
     SessionEnd::Shutdown
 }
 
-fn read(
-    message: Option<Result<WsMessage, tungstenite::Error>>,
-    ctx: &ChannelContext,
-) -> Incoming {
+fn read(message: Option<Result<WsMessage, tungstenite::Error>>, ctx: &ChannelContext) -> Incoming {
     match message {
         None => Incoming::Closed {
             code: None,
@@ -313,12 +340,20 @@ fn read(
                 }
             }
         }
-        Some(Ok(WsMessage::Text(_))) => Incoming::Violation(CloseCode::Unsupported, "Unsupported text frame"),
+        Some(Ok(WsMessage::Text(_))) => {
+            Incoming::Violation(CloseCode::Unsupported, "Unsupported text frame")
+        }
         Some(Ok(WsMessage::Close(frame))) => Incoming::Closed {
             code: frame.as_ref().map(|f| u16::from(f.code)),
             reason: frame.map_or_else(
                 || "the controller closed the connection".to_owned(),
-                |f| format!("the controller closed the connection ({}: {})", u16::from(f.code), f.reason),
+                |f| {
+                    format!(
+                        "the controller closed the connection ({}: {})",
+                        u16::from(f.code),
+                        f.reason
+                    )
+                },
             ),
         },
         Some(Ok(_)) => Incoming::Ignore,
@@ -349,16 +384,29 @@ async fn dispatch(
     match command.payload {
         CommandPayload::GoodBye(payload) => {
             let _entered = span.enter();
-            tracing::info!(reconnect = payload.reconnect, "The controller said GOOD_BYE.");
+            tracing::info!(
+                reconnect = payload.reconnect,
+                "The controller said GOOD_BYE."
+            );
             if payload.reconnect {
-                close(handle, CloseCode::Again, "GoodBye Command with reconnection requested.").await;
+                close(
+                    handle,
+                    CloseCode::Again,
+                    "GoodBye Command with reconnection requested.",
+                )
+                .await;
                 Some(SessionEnd::Ended {
                     reason: "GOOD_BYE with reconnection requested".to_owned(),
                     reconnect: true,
                     planned: true,
                 })
             } else {
-                close(handle, CloseCode::Normal, "GoodBye Command without reconnection.").await;
+                close(
+                    handle,
+                    CloseCode::Normal,
+                    "GoodBye Command without reconnection.",
+                )
+                .await;
                 Some(SessionEnd::Ended {
                     reason: "GOOD_BYE without reconnection".to_owned(),
                     reconnect: false,
@@ -367,7 +415,8 @@ async fn dispatch(
             }
         }
         CommandPayload::Primary(payload) => {
-            ctx.status.update(ctx.status_index, |s| s.primary = payload.primary);
+            ctx.status
+                .update(ctx.status_index, |s| s.primary = payload.primary);
             span.in_scope(|| tracing::info!(primary = payload.primary, "Primary flag set."));
             let reply = Reply::succeeded(id, CommandType::Primary, ReplyPayload::Empty(Empty {}));
             send_reply(ctx, handle, reply).instrument(span).await;
@@ -377,7 +426,12 @@ async fn dispatch(
             let (handle, ctx) = (handle.clone(), ctx.clone());
             tokio::spawn(
                 async move {
-                    let health = match tokio::time::timeout(ctx.limits.health_timeout, ctx.provider.health()).await {
+                    let health = match tokio::time::timeout(
+                        ctx.limits.health_timeout,
+                        ctx.provider.health(),
+                    )
+                    .await
+                    {
                         Ok(health) => health,
                         Err(_) => Health::unhealthy(format!(
                             "the provider's health check did not answer within {:?}",
@@ -385,9 +439,14 @@ async fn dispatch(
                         )),
                     };
                     if !health.healthy {
-                        tracing::warn!(detail = health.detail.as_deref().unwrap_or(""), "Provider unhealthy.");
+                        tracing::warn!(
+                            detail = health.detail.as_deref().unwrap_or(""),
+                            "Provider unhealthy."
+                        );
                     }
-                    ctx.status.update(ctx.status_index, |s| s.provider_health = Some(health.clone()));
+                    ctx.status.update(ctx.status_index, |s| {
+                        s.provider_health = Some(health.clone())
+                    });
                     let reply = Reply::succeeded(
                         id,
                         CommandType::HealthCheck,
@@ -409,10 +468,23 @@ async fn dispatch(
         | CommandPayload::List(_)
         | CommandPayload::Fetch(_) => {
             if draining {
-                let reply = Reply::error(id, command_type, "The agent is shutting down; retry in a moment.");
+                let reply = Reply::error(
+                    id,
+                    command_type,
+                    "The agent is shutting down; retry in a moment.",
+                );
                 send_reply(ctx, handle, reply).instrument(span).await;
             } else {
-                run_integration_command(command.id.clone(), Command { id, payload: command.payload }, handle, ctx, span);
+                run_integration_command(
+                    command.id.clone(),
+                    Command {
+                        id,
+                        payload: command.payload,
+                    },
+                    handle,
+                    ctx,
+                    span,
+                );
             }
             None
         }
@@ -423,7 +495,9 @@ async fn dispatch(
         }
         CommandPayload::Other { .. } => {
             span.in_scope(|| tracing::warn!("Unknown command type; answering UNKNOWN."));
-            send_reply(ctx, handle, Reply::unknown(id)).instrument(span).await;
+            send_reply(ctx, handle, Reply::unknown(id))
+                .instrument(span)
+                .await;
             None
         }
     }
@@ -442,7 +516,9 @@ fn run_integration_command(
         Begin::Repeat(first) => {
             ctx.tasks.spawn(
                 async move {
-                    tracing::info!("Repeated command id: answering with the first delivery's reply.");
+                    tracing::info!(
+                        "Repeated command id: answering with the first delivery's reply."
+                    );
                     if let Some(reply) = wait_reply(first).await {
                         send_reply(&ctx2, &handle, reply).await;
                     }
@@ -571,8 +647,12 @@ async fn write_message(
         } else {
             OpCode::Data(Data::Continue)
         };
-        sink.feed(WsMessage::Frame(Frame::message(chunk, opcode, index + 1 == count)))
-            .await?;
+        sink.feed(WsMessage::Frame(Frame::message(
+            chunk,
+            opcode,
+            index + 1 == count,
+        )))
+        .await?;
     }
     sink.flush().await
 }

@@ -82,12 +82,17 @@ impl Default for StatusBoard {
 impl StatusBoard {
     /// Every integration, in configuration order.
     pub fn snapshot(&self) -> Vec<IntegrationStatus> {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// One integration by id.
     pub fn get(&self, integration_id: &str) -> Option<IntegrationStatus> {
-        self.snapshot().into_iter().find(|s| s.integration_id == integration_id)
+        self.snapshot()
+            .into_iter()
+            .find(|s| s.integration_id == integration_id)
     }
 
     /// Whether every integration has an active channel (and there is at least one).
@@ -97,7 +102,11 @@ impl StatusBoard {
     }
 
     /// Waits until `condition` holds for the board, or `timeout` passes. Returns whether it held.
-    pub async fn wait_for(&self, timeout: Duration, condition: impl Fn(&[IntegrationStatus]) -> bool) -> bool {
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&[IntegrationStatus]) -> bool,
+    ) -> bool {
         let mut changes = self.changes.subscribe();
         let wait = async {
             loop {

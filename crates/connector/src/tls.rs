@@ -19,7 +19,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 use crate::error::ConnectorError;
 
@@ -42,7 +44,9 @@ pub fn client_config(ssl: &SslConfig) -> Result<Arc<ClientConfig>, ConnectorErro
         tracing::warn!(
             "integration.connector.ws.ssl.trustAll is true: the controller's certificate is not verified."
         );
-        Arc::new(AcceptAnyCertificate(provider.signature_verification_algorithms))
+        Arc::new(AcceptAnyCertificate(
+            provider.signature_verification_algorithms,
+        ))
     } else {
         let roots = Arc::new(root_store(&ssl.truststore)?);
         let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
@@ -80,13 +84,17 @@ fn store_bytes(store: &StoreConfig, key: &str) -> Result<Vec<u8>, ConnectorError
         let compact: String = content.expose().split_whitespace().collect();
         return base64::engine::general_purpose::STANDARD
             .decode(compact)
-            .map_err(|e| ConnectorError::setting(&format!("{key}.content"), format!("is not base64: {e}")));
+            .map_err(|e| {
+                ConnectorError::setting(&format!("{key}.content"), format!("is not base64: {e}"))
+            });
     }
     let path = store
         .path
         .as_deref()
         .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| ConnectorError::setting(&format!("{key}.path"), "is missing (or set content)"))?;
+        .ok_or_else(|| {
+            ConnectorError::setting(&format!("{key}.path"), "is missing (or set content)")
+        })?;
     std::fs::read(path).map_err(|e| {
         ConnectorError::setting(&format!("{key}.path"), format!("cannot read {path}: {e}"))
     })
@@ -107,10 +115,17 @@ fn password(store: &StoreConfig) -> &str {
 
 fn open_pkcs12(store: &StoreConfig, key: &str) -> Result<p12_keystore::KeyStore, ConnectorError> {
     let data = store_bytes(store, key)?;
-    p12_keystore::KeyStore::from_pkcs12(&data, password(store), p12_keystore::Pkcs12ImportPolicy::Relaxed)
-        .map_err(|e| {
-            ConnectorError::setting(key, format!("cannot open the PKCS12 store (wrong password?): {e}"))
-        })
+    p12_keystore::KeyStore::from_pkcs12(
+        &data,
+        password(store),
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .map_err(|e| {
+        ConnectorError::setting(
+            key,
+            format!("cannot open the PKCS12 store (wrong password?): {e}"),
+        )
+    })
 }
 
 fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError> {
@@ -148,7 +163,12 @@ fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError>
                         certs.push(CertificateDer::from(cert.as_der().to_vec()));
                     }
                     p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => {
-                        certs.extend(chain.certs().iter().map(|c| CertificateDer::from(c.as_der().to_vec())));
+                        certs.extend(
+                            chain
+                                .certs()
+                                .iter()
+                                .map(|c| CertificateDer::from(c.as_der().to_vec())),
+                        );
                     }
                     p12_keystore::KeyStoreEntry::Secret(_) => {}
                 }
@@ -165,10 +185,16 @@ fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError>
     };
     let (added, ignored) = roots.add_parsable_certificates(certificates);
     if added == 0 {
-        return Err(ConnectorError::setting(TRUSTSTORE, "contains no usable CA certificate"));
+        return Err(ConnectorError::setting(
+            TRUSTSTORE,
+            "contains no usable CA certificate",
+        ));
     }
     if ignored > 0 {
-        tracing::warn!(ignored, "Some truststore certificates could not be parsed and were ignored.");
+        tracing::warn!(
+            ignored,
+            "Some truststore certificates could not be parsed and were ignored."
+        );
     }
     Ok(roots)
 }
@@ -316,7 +342,10 @@ mod tests {
             ..SslConfig::default()
         };
         let err = client_config(&ssl).unwrap_err().to_string();
-        assert!(err.starts_with("integration.connector.ws.ssl.truststore.type"), "{err}");
+        assert!(
+            err.starts_with("integration.connector.ws.ssl.truststore.type"),
+            "{err}"
+        );
         assert!(err.contains("keytool -importkeystore"), "{err}");
     }
 
@@ -326,7 +355,10 @@ mod tests {
         ssl.truststore.store_type = Some("PEM".into());
         ssl.truststore.path = Some("/nonexistent/ca.pem".into());
         let err = client_config(&ssl).unwrap_err().to_string();
-        assert!(err.starts_with("integration.connector.ws.ssl.truststore.path: cannot read"), "{err}");
+        assert!(
+            err.starts_with("integration.connector.ws.ssl.truststore.path: cannot read"),
+            "{err}"
+        );
         ssl.truststore.content = Some(Secret::new("!!!"));
         let err = client_config(&ssl).unwrap_err().to_string();
         assert!(err.contains("truststore.content: is not base64"), "{err}");
@@ -337,6 +369,9 @@ mod tests {
         let mut ssl = SslConfig::default();
         ssl.keystore.store_type = Some("PEM".into());
         let err = client_config(&ssl).unwrap_err().to_string();
-        assert!(err.contains("keystore.type: `PEM` is not a keystore type"), "{err}");
+        assert!(
+            err.contains("keystore.type: `PEM` is not a keystore type"),
+            "{err}"
+        );
     }
 }

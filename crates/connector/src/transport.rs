@@ -101,7 +101,10 @@ impl Proxy {
         if !chosen.proxy_type.eq_ignore_ascii_case("HTTP") {
             return Err(ConnectorError::setting(
                 &format!("{prefix}.type"),
-                format!("`{}` is not supported; only HTTP (CONNECT) proxies are", chosen.proxy_type),
+                format!(
+                    "`{}` is not supported; only HTTP (CONNECT) proxies are",
+                    chosen.proxy_type
+                ),
             ));
         }
         let host = chosen
@@ -136,7 +139,10 @@ pub struct Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("proxy", &self.proxy)
             .field("keep_alive", &self.keep_alive)
             .finish()
@@ -155,10 +161,14 @@ impl Transport {
         let mut parsed = Vec::with_capacity(headers.len());
         for (i, header) in headers.iter().enumerate() {
             let key = format!("integration.connector.ws.headers[{i}]");
-            let name = HeaderName::from_bytes(header.name.trim().as_bytes())
-                .map_err(|_| ConnectorError::setting(&format!("{key}.name"), "is not a valid header name"))?;
+            let name = HeaderName::from_bytes(header.name.trim().as_bytes()).map_err(|_| {
+                ConnectorError::setting(&format!("{key}.name"), "is not a valid header name")
+            })?;
             let mut value = HeaderValue::from_str(header.value.expose().trim()).map_err(|_| {
-                ConnectorError::setting(&format!("{key}.value"), "contains characters not allowed in a header")
+                ConnectorError::setting(
+                    &format!("{key}.value"),
+                    "contains characters not allowed in a header",
+                )
             })?;
             value.set_sensitive(true);
             parsed.push((name, value));
@@ -219,7 +229,9 @@ impl Transport {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status();
                 let hint = match status.as_u16() {
-                    401 | 403 => " (check the Authorization header: the token is missing, wrong or expired)",
+                    401 | 403 => {
+                        " (check the Authorization header: the token is missing, wrong or expired)"
+                    }
                     404 => " (check the endpoint path: it usually ends in /integration-controller)",
                     410 => " (the controller is shutting down)",
                     _ => "",
@@ -245,7 +257,12 @@ impl Transport {
     }
 }
 
-async fn tunnel(tcp: TcpStream, proxy: &Proxy, host: &str, port: u16) -> Result<Box<dyn Io>, ConnectError> {
+async fn tunnel(
+    tcp: TcpStream,
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+) -> Result<Box<dyn Io>, ConnectError> {
     let fail = |reason: String| ConnectError::Proxy {
         proxy: format!("{}:{}", proxy.host, proxy.port),
         reason,

@@ -26,7 +26,10 @@ async fn handshake_sends_path_protocol_header_token_and_hello() {
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
 
-    let upgrade = sim.wait_for_event(WAIT, |e| matches!(e, Event::Upgrade { .. })).await.unwrap();
+    let upgrade = sim
+        .wait_for_event(WAIT, |e| matches!(e, Event::Upgrade { .. }))
+        .await
+        .unwrap();
     assert_eq!(
         upgrade,
         Event::Upgrade {
@@ -36,10 +39,29 @@ async fn handshake_sends_path_protocol_header_token_and_hello() {
             status: 101,
         }
     );
-    let hello = sim.wait_for_event(WAIT, |e| matches!(e, Event::Hello { .. })).await.unwrap();
-    let Event::Hello { integration_id, provider, accepted, .. } = hello else { unreachable!() };
-    assert_eq!((integration_id.as_str(), provider.as_deref(), accepted), ("int-1", Some("memory"), true));
-    assert!(running.status.wait_for(WAIT, |s| s[0].state == ChannelState::Connected).await);
+    let hello = sim
+        .wait_for_event(WAIT, |e| matches!(e, Event::Hello { .. }))
+        .await
+        .unwrap();
+    let Event::Hello {
+        integration_id,
+        provider,
+        accepted,
+        ..
+    } = hello
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (integration_id.as_str(), provider.as_deref(), accepted),
+        ("int-1", Some("memory"), true)
+    );
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[0].state == ChannelState::Connected)
+            .await
+    );
     running.stop().await.unwrap();
 }
 
@@ -50,10 +72,23 @@ async fn a_wrong_token_is_refused_and_retried() {
     let mut config = connector_config(&sim.endpoint());
     config.ws.headers[0].value = federation_core::Secret::new("bearer s3cr3t-bad-token");
     let running = start(&config, vec![integration]);
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Upgrade { status: 401, .. })).await.unwrap();
-    assert!(running.status.wait_for(WAIT, |s| s[0].last_error.as_deref().is_some_and(|e| e.contains("401"))).await);
+    sim.wait_for_event(WAIT, |e| matches!(e, Event::Upgrade { status: 401, .. }))
+        .await
+        .unwrap();
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("401")))
+            .await
+    );
     let error = running.status.snapshot()[0].last_error.clone().unwrap();
-    assert!(!error.contains("s3cr3t"), "the token must not appear in errors: {error}");
+    assert!(
+        !error.contains("s3cr3t"),
+        "the token must not appear in errors: {error}"
+    );
     assert!(!sim.connected("int-1"));
     running.stop().await.unwrap();
 }
@@ -69,19 +104,35 @@ async fn health_check_primary_and_unknown_commands() {
     assert!(running.status.wait_for(WAIT, |s| s[0].primary).await);
     sim.wait_for_event(WAIT, |e| matches!(e, Event::Received { command_type, kind, .. } if command_type == "PRIMARY" && kind == "REPLY")).await.unwrap();
 
-    let reply = sim.send("int-1", CommandPayload::HealthCheck(Empty {})).await.unwrap();
+    let reply = sim
+        .send("int-1", CommandPayload::HealthCheck(Empty {}))
+        .await
+        .unwrap();
     assert_eq!(reply.status, CommandStatus::Succeeded);
-    let Some(ReplyPayload::HealthCheck(health)) = reply.payload else { panic!("{reply:?}") };
+    let Some(ReplyPayload::HealthCheck(health)) = reply.payload else {
+        panic!("{reply:?}")
+    };
     assert!(health.healthy);
 
     provider.set_health(Health::unhealthy("credentials expired"));
-    let reply = sim.send("int-1", CommandPayload::HealthCheck(Empty {})).await.unwrap();
-    let Some(ReplyPayload::HealthCheck(health)) = reply.payload else { panic!() };
+    let reply = sim
+        .send("int-1", CommandPayload::HealthCheck(Empty {}))
+        .await
+        .unwrap();
+    let Some(ReplyPayload::HealthCheck(health)) = reply.payload else {
+        panic!()
+    };
     assert!(!health.healthy);
     assert_eq!(health.detail.as_deref(), Some("credentials expired"));
 
     let reply = sim
-        .send("int-1", CommandPayload::Other { command_type: "FOO".into(), payload: Some(serde_json::json!({})) })
+        .send(
+            "int-1",
+            CommandPayload::Other {
+                command_type: "FOO".into(),
+                payload: Some(serde_json::json!({})),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(reply.reply_type, CommandType::Unknown);
@@ -90,7 +141,10 @@ async fn health_check_primary_and_unknown_commands() {
 
     // A known type the agent does not serve gets NO_REPLY.
     let reply = sim
-        .send("int-1", CommandPayload::Hello(federation_protocol::payload::HelloPayload::new("x", "y")))
+        .send(
+            "int-1",
+            CommandPayload::Hello(federation_protocol::payload::HelloPayload::new("x", "y")),
+        )
         .await
         .unwrap();
     assert_eq!(reply.reply_type, CommandType::NoReply);
@@ -104,10 +158,25 @@ async fn goodbye_with_reconnect_closes_1013_and_says_hello_again() {
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
     sim.goodbye("int-1", true).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1013), .. })).await.unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1013),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     eventually("a second HELLO", || hellos(&sim, "int-1") == 2).await;
     sim.wait_connected("int-1", WAIT).await.unwrap();
-    assert!(running.status.wait_for(WAIT, |s| s[0].reconnects == 1 && s[0].connected()).await);
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[0].reconnects == 1 && s[0].connected())
+            .await
+    );
     running.stop().await.unwrap();
 }
 
@@ -118,7 +187,17 @@ async fn goodbye_without_reconnect_closes_1000_and_stops() {
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
     sim.goodbye("int-1", false).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1000), .. })).await.unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1000),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     let status = running.status.clone();
     running.finished().await.unwrap();
     assert_eq!(status.snapshot()[0].state, ChannelState::Stopped);
@@ -133,18 +212,36 @@ async fn a_rejected_hello_stops_the_connector_with_the_controllers_text() {
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     let error = running.finished().await.unwrap_err();
     match error {
-        ConnectorError::HelloRejected { integration_id, details } => {
+        ConnectorError::HelloRejected {
+            integration_id,
+            details,
+        } => {
             assert_eq!(integration_id, "int-1");
-            assert_eq!(details, "Integration [id=int-1] does not match. Expected provider [provider=aws-api-gateway]");
+            assert_eq!(
+                details,
+                "Integration [id=int-1] does not match. Expected provider [provider=aws-api-gateway]"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(sim.count_events(|e| matches!(e, Event::Hello { .. })), 1, "no retry loop");
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::Hello { .. })),
+        1,
+        "no retry loop"
+    );
 
     let sim = simulator(&[]).await;
     let (_provider, integration) = memory("missing", 1);
-    let error = start(&connector_config(&sim.endpoint()), vec![integration]).finished().await.unwrap_err();
-    assert!(error.to_string().contains("Integration [id=missing] not found"), "{error}");
+    let error = start(&connector_config(&sim.endpoint()), vec![integration])
+        .finished()
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("Integration [id=missing] not found"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -169,7 +266,13 @@ async fn refused_upgrades_are_retried_with_growing_delays() {
     let second = upgrades[2].0 - upgrades[1].0;
     assert!(first >= Duration::from_millis(100), "{first:?}");
     assert!(second >= Duration::from_millis(200), "{second:?}");
-    assert!(running.status.wait_for(WAIT, |s| s[0].failed_attempts == 0).await, "reset after HELLO");
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[0].failed_attempts == 0)
+            .await,
+        "reset after HELLO"
+    );
     running.stop().await.unwrap();
 }
 
@@ -193,7 +296,17 @@ async fn shutdown_closes_with_1000() {
     sim.wait_connected("int-1", WAIT).await.unwrap();
     let status = running.status.clone();
     running.stop().await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1000), .. })).await.unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1000),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     assert_eq!(status.snapshot()[0].state, ChannelState::Stopped);
 }
 
@@ -209,7 +322,12 @@ async fn two_providers_in_one_process_each_say_hello() {
     assert_eq!(hellos(&sim, "int-b"), 1);
     assert_eq!(sim.discover("int-a").await.unwrap().apis.len(), 1);
     assert_eq!(sim.discover("int-b").await.unwrap().apis.len(), 3);
-    assert!(running.status.wait_for(WAIT, |s| s.len() == 2 && s.iter().all(|i| i.connected())).await);
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s.len() == 2 && s.iter().all(|i| i.connected()))
+            .await
+    );
     running.stop().await.unwrap();
 }
 
@@ -221,9 +339,24 @@ async fn an_oversized_incoming_message_is_rejected_and_the_agent_reconnects() {
     config.ws.max_web_socket_message_size = 8 * 1024;
     let running = start(&config, vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
-    let huge = format!(r#"t:COMMAND;;et:FOO;;e:{{"id":"big","type":"FOO","payload":{{"x":"{}"}}}}"#, "a".repeat(20_000));
-    sim.send_raw("int-1", WsMessage::Binary(huge.into_bytes().into())).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1009), .. })).await.unwrap();
+    let huge = format!(
+        r#"t:COMMAND;;et:FOO;;e:{{"id":"big","type":"FOO","payload":{{"x":"{}"}}}}"#,
+        "a".repeat(20_000)
+    );
+    sim.send_raw("int-1", WsMessage::Binary(huge.into_bytes().into()))
+        .await
+        .unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1009),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     eventually("a second HELLO", || hellos(&sim, "int-1") == 2).await;
     running.stop().await.unwrap();
 }
@@ -234,8 +367,20 @@ async fn a_text_frame_is_a_protocol_violation() {
     let (_provider, integration) = memory("int-1", 1);
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
-    sim.send_raw("int-1", WsMessage::Text("hello".into())).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1003), .. })).await.unwrap();
+    sim.send_raw("int-1", WsMessage::Text("hello".into()))
+        .await
+        .unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1003),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     eventually("a second HELLO", || hellos(&sim, "int-1") == 2).await;
     running.stop().await.unwrap();
 }
@@ -250,9 +395,27 @@ async fn an_unhealthy_agent_gets_goodbye_from_the_controller_and_comes_back() {
     let (provider, integration) = memory("int-1", 1);
     provider.set_health(Health::unhealthy("vendor unreachable"));
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { code: Some(1013), .. })).await.unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(
+            e,
+            Event::Closed {
+                code: Some(1013),
+                ..
+            }
+        )
+    })
+    .await
+    .unwrap();
     provider.set_health(Health::healthy());
     eventually("a second HELLO", || hellos(&sim, "int-1") >= 2).await;
-    assert!(running.status.wait_for(WAIT, |s| s[0].provider_health.as_ref().is_some_and(|h| h.healthy)).await);
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[0]
+                .provider_health
+                .as_ref()
+                .is_some_and(|h| h.healthy))
+            .await
+    );
     running.stop().await.unwrap();
 }

@@ -25,7 +25,10 @@ async fn discover_returns_summaries_of_every_api() {
     let ids: Vec<_> = preview.apis.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["api-0", "api-1", "api-2", "api-3", "api-4"]);
     for api in &preview.apis {
-        assert!(api.pages.is_none() && api.plans.is_none(), "preview carries summaries only");
+        assert!(
+            api.pages.is_none() && api.plans.is_none(),
+            "preview carries summaries only"
+        );
         assert!(api.version.is_some());
     }
     assert_eq!(provider.discover_calls(), 1);
@@ -43,7 +46,11 @@ async fn discover_replies_partial_at_its_deadline() {
     sim.wait_connected("int-1", WAIT).await.unwrap();
     let preview = sim.discover("int-1").await.unwrap();
     assert!(preview.is_partial_discovery);
-    assert!(!preview.apis.is_empty() && preview.apis.len() < 50, "{}", preview.apis.len());
+    assert!(
+        !preview.apis.is_empty() && preview.apis.len() < 50,
+        "{}",
+        preview.apis.len()
+    );
     running.stop().await.unwrap();
 }
 
@@ -65,11 +72,19 @@ async fn start_ingest_replies_total_then_pushes_batches_with_done_last() {
         .events()
         .into_iter()
         .filter_map(|r| match r.event {
-            Event::Ingest { apis, done, known_job, .. } => Some((apis, done, known_job)),
+            Event::Ingest {
+                apis,
+                done,
+                known_job,
+                ..
+            } => Some((apis, done, known_job)),
             _ => None,
         })
         .collect();
-    assert_eq!(batches, [(3, false, true), (3, false, true), (1, true, true)]);
+    assert_eq!(
+        batches,
+        [(3, false, true), (3, false, true), (1, true, true)]
+    );
     // Full definitions: pages, plans and metadata.
     let api = &job.apis[0];
     assert_eq!(api.pages.as_ref().unwrap()[0].page_type, PageType::Swagger);
@@ -87,7 +102,11 @@ async fn start_ingest_of_selected_ids_and_of_nothing() {
     sim.wait_connected("int-1", WAIT).await.unwrap();
 
     let job = sim
-        .ingest("int-1", Some(vec!["api-1".into(), "api-3".into(), "gone".into()]), WAIT)
+        .ingest(
+            "int-1",
+            Some(vec!["api-1".into(), "api-3".into(), "gone".into()]),
+            WAIT,
+        )
         .await
         .unwrap();
     let mut ids: Vec<_> = job.apis.iter().map(|a| a.id.clone()).collect();
@@ -95,7 +114,10 @@ async fn start_ingest_of_selected_ids_and_of_nothing() {
     assert_eq!(ids, ["api-1", "api-3"]);
     assert_eq!(job.total, 2, "total counts only APIs that exist");
 
-    let (_job, total) = sim.start_ingest("int-1", Some(vec!["nope".into()])).await.unwrap();
+    let (_job, total) = sim
+        .start_ingest("int-1", Some(vec!["nope".into()]))
+        .await
+        .unwrap();
     assert_eq!(total, 0);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
@@ -115,7 +137,10 @@ async fn subscribe_and_unsubscribe_round_trip() {
     sim.ingest("int-1", None, WAIT).await.unwrap();
 
     let (subscription_id, result) = sim
-        .subscribe("int-1", SubscribeRequest::api_key("api-1", Some("gold-1".into())))
+        .subscribe(
+            "int-1",
+            SubscribeRequest::api_key("api-1", Some("gold-1".into())),
+        )
         .await
         .unwrap();
     assert_eq!(result.gravitee_subscription_id, subscription_id);
@@ -138,9 +163,20 @@ async fn unsupported_subscription_types_and_provider_errors_are_error_replies() 
 
     let mut request = SubscribeRequest::api_key("api-0", Some("gold-0".into()));
     request.subscription_type = SubscriptionType::Oauth;
-    let error = sim.subscribe("int-1", request).await.unwrap_err().to_string();
-    assert!(error.contains("memory supports API_KEY subscriptions only; this subscription is OAUTH"), "{error}");
-    assert_eq!(provider.subscribe_calls(), 0, "refused before reaching the provider");
+    let error = sim
+        .subscribe("int-1", request)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("memory supports API_KEY subscriptions only; this subscription is OAUTH"),
+        "{error}"
+    );
+    assert_eq!(
+        provider.subscribe_calls(),
+        0,
+        "refused before reaching the provider"
+    );
 
     provider.fail_subscribe(Some("vendor quota exceeded"));
     let error = sim
@@ -206,7 +242,9 @@ async fn unsubscribe_is_served_while_an_ingest_reply_is_pending() {
         .await
         .unwrap();
     // The agent awaits the INGEST reply; the controller revokes meanwhile.
-    within(sim.unsubscribe("int-1", &subscription_id)).await.unwrap();
+    within(sim.unsubscribe("int-1", &subscription_id))
+        .await
+        .unwrap();
     assert!(provider.issued().is_empty());
     assert!(sim.ingest_job(&job_id).is_some_and(|j| !j.done));
 
@@ -219,7 +257,11 @@ async fn unsubscribe_is_served_while_an_ingest_reply_is_pending() {
 fn big_api(bytes: usize) -> Api {
     Api::new("memory:big", "big", "Big API")
         .with_version("1")
-        .with_page(Page::new(PageType::Swagger, "x".repeat(bytes), "big-oas.json"))
+        .with_page(Page::new(
+            PageType::Swagger,
+            "x".repeat(bytes),
+            "big-oas.json",
+        ))
 }
 
 #[tokio::test]
@@ -231,7 +273,10 @@ async fn a_200_kib_ingest_is_fragmented_and_reassembled() {
     sim.wait_connected("int-1", WAIT).await.unwrap();
     // The simulator, like Vert.x, refuses frames above 64 KiB: only a fragmented message passes.
     let job = sim.ingest("int-1", None, WAIT).await.unwrap();
-    assert_eq!(job.apis[0].pages.as_ref().unwrap()[0].content.len(), 200 * 1024);
+    assert_eq!(
+        job.apis[0].pages.as_ref().unwrap()[0].content.len(),
+        200 * 1024
+    );
     running.stop().await.unwrap();
 }
 
@@ -247,7 +292,9 @@ async fn without_fragmentation_the_same_ingest_is_refused() {
     let running = start(&config, vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
     let (job_id, _) = sim.start_ingest("int-1", None).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { .. })).await.unwrap();
+    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { .. }))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!sim.ingest_job(&job_id).unwrap().done);
     running.stop().await.unwrap();
@@ -281,16 +328,31 @@ async fn apim_4_4_list_and_fetch() {
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
 
-    let reply = sim.send("int-1", CommandPayload::List(Empty {})).await.unwrap();
-    let Some(ReplyPayload::List(list)) = reply.payload else { panic!("{reply:?}") };
+    let reply = sim
+        .send("int-1", CommandPayload::List(Empty {}))
+        .await
+        .unwrap();
+    let Some(ReplyPayload::List(list)) = reply.payload else {
+        panic!("{reply:?}")
+    };
     assert_eq!(list.apis.len(), 3);
 
     let reply = sim
-        .send("int-1", CommandPayload::Fetch(FetchPayload { apis: Some(vec![]) }))
+        .send(
+            "int-1",
+            CommandPayload::Fetch(FetchPayload { apis: Some(vec![]) }),
+        )
         .await
         .unwrap();
-    let Some(ReplyPayload::Fetch(fetch)) = reply.payload else { panic!("{reply:?}") };
+    let Some(ReplyPayload::Fetch(fetch)) = reply.payload else {
+        panic!("{reply:?}")
+    };
     assert_eq!(fetch.apis.len(), 3);
-    assert!(fetch.apis.iter().all(|a| a.pages.as_ref().is_some_and(|p| !p.is_empty())));
+    assert!(
+        fetch
+            .apis
+            .iter()
+            .all(|a| a.pages.as_ref().is_some_and(|p| !p.is_empty()))
+    );
     running.stop().await.unwrap();
 }

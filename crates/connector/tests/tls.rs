@@ -40,7 +40,8 @@ impl Pki {
 
     fn leaf(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Leaf {
         let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
         params.extended_key_usages = vec![usage];
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.ca).unwrap();
@@ -63,7 +64,10 @@ fn key_der(leaf: &Leaf) -> PrivateKeyDer<'static> {
     PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()))
 }
 
-fn server_config(server: &Leaf, client_ca: Option<CertificateDer<'static>>) -> Arc<rustls::ServerConfig> {
+fn server_config(
+    server: &Leaf,
+    client_ca: Option<CertificateDer<'static>>,
+) -> Arc<rustls::ServerConfig> {
     let provider = federation_connector::crypto_provider();
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -73,13 +77,20 @@ fn server_config(server: &Leaf, client_ca: Option<CertificateDer<'static>>) -> A
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
             roots.add(ca).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
             builder.with_client_cert_verifier(verifier)
         }
     };
-    Arc::new(builder.with_single_cert(vec![server.der.clone()], key_der(server)).unwrap())
+    Arc::new(
+        builder
+            .with_single_cert(vec![server.der.clone()], key_der(server))
+            .unwrap(),
+    )
 }
 
 async fn tls_simulator(server: &Leaf, client_ca: Option<CertificateDer<'static>>) -> Simulator {
@@ -95,7 +106,10 @@ async fn tls_simulator(server: &Leaf, client_ca: Option<CertificateDer<'static>>
 async fn connects(sim: &Simulator, config: &ConnectorConfig) -> (bool, Option<String>) {
     let (_provider, integration) = memory("int-1", 1);
     let running = start(config, vec![integration]);
-    let ok = sim.wait_connected("int-1", Duration::from_secs(3)).await.is_ok();
+    let ok = sim
+        .wait_connected("int-1", Duration::from_secs(3))
+        .await
+        .is_ok();
     let error = running.status.snapshot()[0].last_error.clone();
     running.stop().await.unwrap();
     (ok, error)
@@ -125,10 +139,15 @@ async fn pem_truststore_by_path_and_by_content() {
 
     config.ws.ssl.truststore = StoreConfig {
         store_type: Some("pem".into()),
-        content: Some(Secret::new(base64::engine::general_purpose::STANDARD.encode(pki.ca_pem()))),
+        content: Some(Secret::new(
+            base64::engine::general_purpose::STANDARD.encode(pki.ca_pem()),
+        )),
         ..StoreConfig::default()
     };
-    assert!(connects(&sim, &config).await.0, "PEM truststore by base64 content");
+    assert!(
+        connects(&sim, &config).await.0,
+        "PEM truststore by base64 content"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +173,10 @@ async fn verify_host_false_accepts_a_certificate_for_another_name() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = connector_config(&sim.endpoint());
     config.ws.ssl.truststore = pem_truststore(&pki, &dir);
-    assert!(!connects(&sim, &config).await.0, "the name is checked by default");
+    assert!(
+        !connects(&sim, &config).await.0,
+        "the name is checked by default"
+    );
     config.ws.ssl.verify_host = false;
     assert!(connects(&sim, &config).await.0, "verifyHost: false");
 }
@@ -170,10 +192,16 @@ async fn pkcs12_truststore_and_client_certificate() {
     let mut truststore = p12_keystore::KeyStore::new();
     truststore.add_entry(
         "ca",
-        p12_keystore::KeyStoreEntry::Certificate(p12_keystore::Certificate::from_der(pki.ca_der().as_ref()).unwrap()),
+        p12_keystore::KeyStoreEntry::Certificate(
+            p12_keystore::Certificate::from_der(pki.ca_der().as_ref()).unwrap(),
+        ),
     );
     let truststore_path = dir.path().join("truststore.p12");
-    std::fs::write(&truststore_path, truststore.writer("changeit").write().unwrap()).unwrap();
+    std::fs::write(
+        &truststore_path,
+        truststore.writer("changeit").write().unwrap(),
+    )
+    .unwrap();
 
     let mut keystore = p12_keystore::KeyStore::new();
     let chain = p12_keystore::PrivateKeyChain::new(
@@ -195,7 +223,10 @@ async fn pkcs12_truststore_and_client_certificate() {
         password: Some(Secret::new("changeit")),
         ..StoreConfig::default()
     };
-    assert!(!connects(&sim, &config).await.0, "the controller requires a client certificate");
+    assert!(
+        !connects(&sim, &config).await.0,
+        "the controller requires a client certificate"
+    );
 
     config.ws.ssl.keystore = StoreConfig {
         store_type: Some("PKCS12".into()),
@@ -203,21 +234,34 @@ async fn pkcs12_truststore_and_client_certificate() {
         password: Some(Secret::new("s3cret")),
         ..StoreConfig::default()
     };
-    assert!(connects(&sim, &config).await.0, "PKCS12 truststore and client certificate");
+    assert!(
+        connects(&sim, &config).await.0,
+        "PKCS12 truststore and client certificate"
+    );
 
     config.ws.ssl.keystore.password = Some(Secret::new("n0t-the-pa55word"));
-    let error = federation_connector::Connector::new(&config, &ProxyConfig::default()).unwrap_err().to_string();
-    assert!(error.contains("integration.connector.ws.ssl.keystore"), "{error}");
+    let error = federation_connector::Connector::new(&config, &ProxyConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("integration.connector.ws.ssl.keystore"),
+        "{error}"
+    );
     assert!(!error.contains("n0t-the-pa55word"), "{error}");
 }
 
 /// A minimal HTTP CONNECT proxy for the test: counts tunnels, records the Proxy-Authorization.
-async fn connect_proxy(tunnels: Arc<AtomicUsize>, auth: Arc<std::sync::Mutex<Option<String>>>) -> u16 {
+async fn connect_proxy(
+    tunnels: Arc<AtomicUsize>,
+    auth: Arc<std::sync::Mutex<Option<String>>>,
+) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
-            let Ok((mut client, _)) = listener.accept().await else { return };
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
             let tunnels = tunnels.clone();
             let auth = auth.clone();
             tokio::spawn(async move {
@@ -230,14 +274,26 @@ async fn connect_proxy(tunnels: Arc<AtomicUsize>, auth: Arc<std::sync::Mutex<Opt
                     head.push(byte[0]);
                 }
                 let head = String::from_utf8_lossy(&head).to_string();
-                let target = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let target = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
                 *auth.lock().unwrap() = head
                     .lines()
-                    .find_map(|l| l.strip_prefix("proxy-authorization: ").or_else(|| l.strip_prefix("Proxy-Authorization: ")))
+                    .find_map(|l| {
+                        l.strip_prefix("proxy-authorization: ")
+                            .or_else(|| l.strip_prefix("Proxy-Authorization: "))
+                    })
                     .map(str::to_owned);
-                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else { return };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
                 tunnels.fetch_add(1, Ordering::SeqCst);
-                client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             });
         }
@@ -262,10 +318,18 @@ async fn an_http_connect_proxy_with_credentials() {
     };
     assert!(connects(&sim, &config).await.0);
     assert_eq!(tunnels.load(Ordering::SeqCst), 1);
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("agent:pr0xy"));
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("agent:pr0xy")
+    );
     assert_eq!(auth.lock().unwrap().as_deref(), Some(expected.as_str()));
 
     config.ws.proxy.proxy_type = "SOCKS5".into();
-    let error = federation_connector::Connector::new(&config, &ProxyConfig::default()).unwrap_err().to_string();
-    assert!(error.contains("integration.connector.ws.proxy.type"), "{error}");
+    let error = federation_connector::Connector::new(&config, &ProxyConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("integration.connector.ws.proxy.type"),
+        "{error}"
+    );
 }

@@ -17,9 +17,7 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum ProviderError {
     /// The provider does not issue this kind of credential.
-    #[error(
-        "{provider} supports {supported} subscriptions only; this subscription is {requested}"
-    )]
+    #[error("{provider} supports {supported} subscriptions only; this subscription is {requested}")]
     UnsupportedSubscription {
         /// The provider type.
         provider: String,
@@ -88,7 +86,9 @@ impl ProviderError {
                 .map(|t| t.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            requested: requested.map_or("none", SubscriptionType::as_str).to_owned(),
+            requested: requested
+                .map_or("none", SubscriptionType::as_str)
+                .to_owned(),
         }
     }
 

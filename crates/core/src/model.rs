@@ -55,7 +55,11 @@ pub struct Api {
 
 impl Api {
     /// An API with its three required fields.
-    pub fn new(unique_id: impl Into<String>, id: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(
+        unique_id: impl Into<String>,
+        id: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
         Self {
             unique_id: unique_id.into(),
             id: id.into(),
@@ -77,7 +81,11 @@ impl Api {
     }
 
     /// Adds a `connectionDetails` entry.
-    pub fn with_connection_detail(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_connection_detail(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         self.connection_details
             .get_or_insert_with(StringMap::new)
             .insert(key.into(), value.into());
@@ -152,7 +160,11 @@ pub struct Page {
 
 impl Page {
     /// A page with a filename.
-    pub fn new(page_type: PageType, content: impl Into<String>, filename: impl Into<String>) -> Self {
+    pub fn new(
+        page_type: PageType,
+        content: impl Into<String>,
+        filename: impl Into<String>,
+    ) -> Self {
         Self {
             page_type,
             content: content.into(),
@@ -408,26 +420,35 @@ mod tests {
             "plans": [{"id": "p", "name": "P", "planSecurityType": "API_KEY", "extra": true}]
         }))
         .unwrap();
-        assert_eq!(api.plans.unwrap()[0].plan_security_type, PlanSecurityType::ApiKey);
+        assert_eq!(
+            api.plans.unwrap()[0].plan_security_type,
+            PlanSecurityType::ApiKey
+        );
         let sub: Subscription = serde_json::from_value(json!({
             "graviteeSubscriptionId": "s", "type": "OAUTH", "metadata": {"planId": "p"}
         }))
         .unwrap();
         assert_eq!(sub.subscription_type, Some(SubscriptionType::Oauth));
         assert_eq!(sub.plan_id(), Some("p"));
-        assert!(serde_json::from_value::<Subscription>(json!({
-            "graviteeSubscriptionId": "s", "type": "OAUTH2"
-        }))
-        .is_err());
-        assert!(serde_json::from_value::<Plan>(json!({
-            "id": "p", "name": "P", "planSecurityType": "OAUTH"
-        }))
-        .is_err());
+        assert!(
+            serde_json::from_value::<Subscription>(json!({
+                "graviteeSubscriptionId": "s", "type": "OAUTH2"
+            }))
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<Plan>(json!({
+                "id": "p", "name": "P", "planSecurityType": "OAUTH"
+            }))
+            .is_err()
+        );
     }
 
     #[test]
     fn summary_and_ingest_forms() {
-        let api = Api::new("u", "i", "n").with_version("v").with_description("d");
+        let api = Api::new("u", "i", "n")
+            .with_version("v")
+            .with_description("d");
         assert_eq!(
             serde_json::to_value(api.summary()).unwrap(),
             json!({"uniqueId": "u", "id": "i", "name": "n", "version": "v"})
@@ -443,6 +464,10 @@ mod tests {
         let result = SubscriptionResult::new("s").with_api_key("supersecretkey");
         let debug = format!("{result:?}");
         assert!(!debug.contains("supersecretkey"), "{debug}");
-        assert!(serde_json::to_string(&result).unwrap().contains("supersecretkey"));
+        assert!(
+            serde_json::to_string(&result)
+                .unwrap()
+                .contains("supersecretkey")
+        );
     }
 }

@@ -50,7 +50,11 @@ pub trait Provider: Send + Sync + Debug + 'static {
     }
 
     /// Emits the APIs the request selects into `sink`, at the requested depth.
-    async fn discover(&self, request: &DiscoverRequest, sink: &ApiSink) -> Result<(), ProviderError>;
+    async fn discover(
+        &self,
+        request: &DiscoverRequest,
+        sink: &ApiSink,
+    ) -> Result<(), ProviderError>;
 
     /// Issues a credential for `subscription` on the API whose provider id is `api_id`.
     async fn subscribe(
@@ -220,8 +224,18 @@ mod tests {
         };
         assert!(caps.check("p", &sub).is_ok());
         sub.subscription_type = Some(SubscriptionType::Jwt);
-        assert!(caps.check("p", &sub).unwrap_err().to_string().contains("JWT"));
+        assert!(
+            caps.check("p", &sub)
+                .unwrap_err()
+                .to_string()
+                .contains("JWT")
+        );
         sub.subscription_type = None;
-        assert!(caps.check("p", &sub).unwrap_err().to_string().contains("none"));
+        assert!(
+            caps.check("p", &sub)
+                .unwrap_err()
+                .to_string()
+                .contains("none")
+        );
     }
 }

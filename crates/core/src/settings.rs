@@ -310,7 +310,9 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ListVisitor<T> {
         let mut items = BTreeMap::new();
         while let Some(key) = map.next_key::<String>()? {
             let index: usize = key.parse().map_err(|_| {
-                de::Error::custom(format!("`{key}` is not a list index (expected 0, 1, 2, ...)"))
+                de::Error::custom(format!(
+                    "`{key}` is not a list index (expected 0, 1, 2, ...)"
+                ))
             })?;
             items.insert(index, map.next_value::<T>()?);
         }
@@ -397,7 +399,10 @@ mod tests {
         assert_eq!(settings.extract::<L>().unwrap().items, ["a", "b"]);
         let gap = ProviderSettings::from_pairs([("items.0", "a"), ("items.2", "c")]);
         let err = gap.extract::<L>().unwrap_err().to_string();
-        assert!(err.contains("index 2 is set but index 1 is missing"), "{err}");
+        assert!(
+            err.contains("index 2 is set but index 1 is missing"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ impl ApiSink {
     /// Sends one API, waiting while the receiver is behind. Fails with
     /// [`ProviderError::Cancelled`] once the receiver is gone: the caller should stop.
     pub async fn emit(&self, api: Api) -> Result<(), ProviderError> {
-        self.tx.send(api).await.map_err(|_| ProviderError::Cancelled)
+        self.tx
+            .send(api)
+            .await
+            .map_err(|_| ProviderError::Cancelled)
     }
 
     /// Whether the receiver is gone (a deadline passed): long walks can check it between

@@ -72,7 +72,11 @@ impl<'a> Envelope<'a> {
         let kind = match kind {
             Some("COMMAND") => Kind::Command,
             Some("REPLY") => Kind::Reply,
-            other => return Err(DecodeError::UnknownKind(other.unwrap_or_default().to_owned())),
+            other => {
+                return Err(DecodeError::UnknownKind(
+                    other.unwrap_or_default().to_owned(),
+                ));
+            }
         };
         Ok(Self {
             kind,
@@ -89,7 +93,11 @@ impl<'a> Envelope<'a> {
         out.extend_from_slice(b"t:");
         out.extend_from_slice(kind.as_str().as_bytes());
         out.extend_from_slice(b";;et:");
-        out.extend(exchange_type.bytes().map(|b| if b == b';' { b'_' } else { b }));
+        out.extend(
+            exchange_type
+                .bytes()
+                .map(|b| if b == b';' { b'_' } else { b }),
+        );
         out.extend_from_slice(b";;e:");
         out.extend_from_slice(json.as_bytes());
         out
@@ -139,9 +147,15 @@ mod tests {
             Envelope::parse(b"t:EVENT;;e:{}"),
             Err(DecodeError::UnknownKind(k)) if k == "EVENT"
         ));
-        assert!(matches!(Envelope::parse(b"e:{}"), Err(DecodeError::UnknownKind(_))));
+        assert!(matches!(
+            Envelope::parse(b"e:{}"),
+            Err(DecodeError::UnknownKind(_))
+        ));
         assert!(matches!(Envelope::parse(b""), Err(DecodeError::Empty)));
-        assert!(matches!(Envelope::parse(&[0xff, 0xfe]), Err(DecodeError::NotUtf8)));
+        assert!(matches!(
+            Envelope::parse(&[0xff, 0xfe]),
+            Err(DecodeError::NotUtf8)
+        ));
     }
 
     #[test]

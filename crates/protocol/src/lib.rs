@@ -41,4 +41,6 @@ pub mod payload;
 
 pub use envelope::{Envelope, Kind};
 pub use error::DecodeError;
-pub use message::{Command, CommandPayload, CommandStatus, CommandType, Message, Reply, ReplyPayload, decode};
+pub use message::{
+    Command, CommandPayload, CommandStatus, CommandType, Message, Reply, ReplyPayload, decode,
+};

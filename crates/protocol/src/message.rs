@@ -150,7 +150,10 @@ impl CommandPayload {
         }
     }
 
-    fn parse(command_type: &CommandType, raw: Option<&RawValue>) -> Result<Self, serde_json::Error> {
+    fn parse(
+        command_type: &CommandType,
+        raw: Option<&RawValue>,
+    ) -> Result<Self, serde_json::Error> {
         let json = raw.map_or("{}", RawValue::get);
         Ok(match command_type {
             CommandType::Hello => Self::Hello(serde_json::from_str(json)?),
@@ -346,7 +349,11 @@ pub struct Reply {
 
 impl Reply {
     /// A `SUCCEEDED` reply of `reply_type`.
-    pub fn succeeded(command_id: impl Into<String>, reply_type: CommandType, payload: ReplyPayload) -> Self {
+    pub fn succeeded(
+        command_id: impl Into<String>,
+        reply_type: CommandType,
+        payload: ReplyPayload,
+    ) -> Self {
         Self {
             command_id: command_id.into(),
             reply_type,
@@ -357,7 +364,11 @@ impl Reply {
     }
 
     /// An `ERROR` reply with details and no payload.
-    pub fn error(command_id: impl Into<String>, reply_type: CommandType, details: impl Into<String>) -> Self {
+    pub fn error(
+        command_id: impl Into<String>,
+        reply_type: CommandType,
+        details: impl Into<String>,
+    ) -> Self {
         Self {
             command_id: command_id.into(),
             reply_type,
@@ -499,7 +510,10 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         }
         Kind::Reply => {
             let raw: RawReply<'_> = serde_json::from_str(body).map_err(invalid_json)?;
-            let command_id = raw.command_id.ok_or(DecodeError::MissingId(kind))?.into_owned();
+            let command_id = raw
+                .command_id
+                .ok_or(DecodeError::MissingId(kind))?
+                .into_owned();
             let type_text = raw
                 .reply_type
                 .as_deref()

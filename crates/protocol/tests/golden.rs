@@ -50,7 +50,11 @@ fn examples() -> Vec<String> {
 
 fn frame_for(json: &str) -> Vec<u8> {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
-    let kind = if value.get("commandId").is_some() { "REPLY" } else { "COMMAND" };
+    let kind = if value.get("commandId").is_some() {
+        "REPLY"
+    } else {
+        "COMMAND"
+    };
     let command_type = value["type"].as_str().unwrap();
     format!("t:{kind};;et:{command_type};;e:{json}").into_bytes()
 }
@@ -97,67 +101,126 @@ fn examples_decode_to_the_expected_values() {
         decode(&frame_for(json)).unwrap()
     };
 
-    let Message::Command(hello) = by_prefix(r#"{"id":"5f0c"#) else { panic!() };
+    let Message::Command(hello) = by_prefix(r#"{"id":"5f0c"#) else {
+        panic!()
+    };
     assert_eq!(
         hello.payload,
-        CommandPayload::Hello(HelloPayload::new("e3b0c442-…-integration-id", "aws-api-gateway"))
+        CommandPayload::Hello(HelloPayload::new(
+            "e3b0c442-…-integration-id",
+            "aws-api-gateway"
+        ))
     );
 
-    let Message::Reply(rejected) = by_prefix(r#"{"commandId":"5f0c…","type":"HELLO","commandStatus":"ERROR""#) else {
+    let Message::Reply(rejected) =
+        by_prefix(r#"{"commandId":"5f0c…","type":"HELLO","commandStatus":"ERROR""#)
+    else {
         panic!()
     };
     assert_eq!(rejected.status, CommandStatus::Error);
     assert_eq!(rejected.payload, None);
-    assert!(rejected.error_details.unwrap().contains("Expected provider [provider=solace]"));
+    assert!(
+        rejected
+            .error_details
+            .unwrap()
+            .contains("Expected provider [provider=solace]")
+    );
 
-    let Message::Reply(preview) = by_prefix(r#"{"commandId":"a1…","type":"DISCOVER","commandStatus":"SUCCEEDED""#) else {
+    let Message::Reply(preview) =
+        by_prefix(r#"{"commandId":"a1…","type":"DISCOVER","commandStatus":"SUCCEEDED""#)
+    else {
         panic!()
     };
-    let Some(ReplyPayload::Discover(preview)) = preview.payload else { panic!() };
+    let Some(ReplyPayload::Discover(preview)) = preview.payload else {
+        panic!()
+    };
     assert!(!preview.is_partial_discovery);
     assert_eq!(preview.apis[0].unique_id, "123456789012:eu-west-1:abcd1234");
 
-    let Message::Command(start) = by_prefix(r#"{"id":"b2"#) else { panic!() };
-    let CommandPayload::StartIngest(start) = start.payload else { panic!() };
+    let Message::Command(start) = by_prefix(r#"{"id":"b2"#) else {
+        panic!()
+    };
+    let CommandPayload::StartIngest(start) = start.payload else {
+        panic!()
+    };
     assert_eq!(start.api_ids.unwrap(), ["abcd1234", "efgh5678"]);
 
-    let Message::Command(ingest) = by_prefix(r#"{"id":"c4"#) else { panic!() };
-    let CommandPayload::Ingest(ingest) = ingest.payload else { panic!() };
+    let Message::Command(ingest) = by_prefix(r#"{"id":"c4"#) else {
+        panic!()
+    };
+    let CommandPayload::Ingest(ingest) = ingest.payload else {
+        panic!()
+    };
     assert!(ingest.done);
     let api = &ingest.apis[0];
-    assert_eq!(api.plans.as_ref().unwrap()[0].plan_security_type, PlanSecurityType::ApiKey);
-    assert_eq!(api.pages.as_ref().unwrap()[0].filename.as_deref(), Some("Petstore-oas.yml"));
+    assert_eq!(
+        api.plans.as_ref().unwrap()[0].plan_security_type,
+        PlanSecurityType::ApiKey
+    );
+    assert_eq!(
+        api.pages.as_ref().unwrap()[0].filename.as_deref(),
+        Some("Petstore-oas.yml")
+    );
 
-    let Message::Command(subscribe) = by_prefix(r#"{"id":"d5"#) else { panic!() };
+    let Message::Command(subscribe) = by_prefix(r#"{"id":"d5"#) else {
+        panic!()
+    };
     assert_eq!(subscribe.command_type(), CommandType::Subscribe);
-    let CommandPayload::Subscribe(subscribe) = subscribe.payload else { panic!() };
-    assert_eq!(subscribe.subscription.subscription_type, Some(SubscriptionType::ApiKey));
+    let CommandPayload::Subscribe(subscribe) = subscribe.payload else {
+        panic!()
+    };
+    assert_eq!(
+        subscribe.subscription.subscription_type,
+        Some(SubscriptionType::ApiKey)
+    );
     assert_eq!(subscribe.subscription.plan_id(), Some("usageplan-1"));
 
-    let Message::Reply(issued) = by_prefix(r#"{"commandId":"d5"#) else { panic!() };
-    let Some(ReplyPayload::Subscribe(issued)) = issued.payload else { panic!() };
-    assert_eq!(issued.subscription.api_key.unwrap().expose(), "p4ssw0rdKey…");
+    let Message::Reply(issued) = by_prefix(r#"{"commandId":"d5"#) else {
+        panic!()
+    };
+    let Some(ReplyPayload::Subscribe(issued)) = issued.payload else {
+        panic!()
+    };
+    assert_eq!(
+        issued.subscription.api_key.unwrap().expose(),
+        "p4ssw0rdKey…"
+    );
 
-    let Message::Command(unsubscribe) = by_prefix(r#"{"id":"e6"#) else { panic!() };
-    let CommandPayload::Unsubscribe(unsubscribe) = unsubscribe.payload else { panic!() };
+    let Message::Command(unsubscribe) = by_prefix(r#"{"id":"e6"#) else {
+        panic!()
+    };
+    let CommandPayload::Unsubscribe(unsubscribe) = unsubscribe.payload else {
+        panic!()
+    };
     assert_eq!(unsubscribe.subscription.subscription_type, None);
-    assert_eq!(unsubscribe.subscription.metadata_value("apiKeyId"), Some("k1a2b3"));
+    assert_eq!(
+        unsubscribe.subscription.metadata_value("apiKeyId"),
+        Some("k1a2b3")
+    );
 }
 
 #[test]
 fn apim_4_4_list_and_fetch() {
     let list = decode(br#"t:COMMAND;;et:LIST;;e:{"id":"l1","type":"LIST","payload":{}}"#).unwrap();
-    let Message::Command(list) = list else { panic!() };
+    let Message::Command(list) = list else {
+        panic!()
+    };
     assert_eq!(list.payload, CommandPayload::List(Empty {}));
 
     let fetch = br#"t:COMMAND;;et:FETCH;;e:{"id":"f1","type":"FETCH","payload":{"apis":[]}}"#;
-    let Message::Command(fetch_cmd) = decode(fetch).unwrap() else { panic!() };
-    let CommandPayload::Fetch(payload) = &fetch_cmd.payload else { panic!() };
+    let Message::Command(fetch_cmd) = decode(fetch).unwrap() else {
+        panic!()
+    };
+    let CommandPayload::Fetch(payload) = &fetch_cmd.payload else {
+        panic!()
+    };
     assert!(payload.selected_ids().is_empty());
     assert_eq!(fetch_cmd.encode(), fetch.to_vec());
 
     let reply = br#"t:REPLY;;et:FETCH;;e:{"commandId":"f1","type":"FETCH","commandStatus":"SUCCEEDED","payload":{"apis":[{"uniqueId":"u","id":"i","name":"n"}]}}"#;
-    let Message::Reply(r) = decode(reply).unwrap() else { panic!() };
+    let Message::Reply(r) = decode(reply).unwrap() else {
+        panic!()
+    };
     assert!(matches!(&r.payload, Some(ReplyPayload::Fetch(f)) if f.apis.len() == 1));
     assert_eq!(r.encode(), reply.to_vec());
 }
@@ -197,19 +260,33 @@ fn tolerant_reading() {
     else {
         panic!()
     };
-    assert_eq!(c.payload, CommandPayload::Primary(PrimaryPayload { primary: true }));
+    assert_eq!(
+        c.payload,
+        CommandPayload::Primary(PrimaryPayload { primary: true })
+    );
 }
 
 #[test]
 fn malformed_frames_are_errors_that_keep_the_command_id() {
     use federation_protocol::DecodeError;
-    assert!(matches!(decode(b"t:COMMAND;;et:HELLO"), Err(DecodeError::MissingBody(_))));
-    assert!(matches!(decode(b"t:COMMAND;;e:{not json"), Err(DecodeError::InvalidJson { .. })));
-    assert!(matches!(decode(b"t:COMMAND;;e:{\"type\":\"HELLO\"}"), Err(DecodeError::MissingId(_))));
+    assert!(matches!(
+        decode(b"t:COMMAND;;et:HELLO"),
+        Err(DecodeError::MissingBody(_))
+    ));
+    assert!(matches!(
+        decode(b"t:COMMAND;;e:{not json"),
+        Err(DecodeError::InvalidJson { .. })
+    ));
+    assert!(matches!(
+        decode(b"t:COMMAND;;e:{\"type\":\"HELLO\"}"),
+        Err(DecodeError::MissingId(_))
+    ));
     let err = decode(br#"t:COMMAND;;e:{"id":"s1","type":"SUBSCRIBE","payload":{"apiId":"a"}}"#)
         .unwrap_err();
     match err {
-        DecodeError::InvalidPayload { id, command_type, .. } => {
+        DecodeError::InvalidPayload {
+            id, command_type, ..
+        } => {
             assert_eq!(id, "s1");
             assert_eq!(command_type, CommandType::Subscribe);
         }

@@ -38,7 +38,11 @@ fn page() -> impl Strategy<Value = Page> {
         text(),
         option::of(text()),
     )
-        .prop_map(|(page_type, content, filename)| Page { page_type, content, filename })
+        .prop_map(|(page_type, content, filename)| Page {
+            page_type,
+            content,
+            filename,
+        })
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -53,13 +57,15 @@ fn plan() -> impl Strategy<Value = Plan> {
         ],
         option::of(vec(text(), 0..3)),
     )
-        .prop_map(|(id, name, description, plan_security_type, characteristics)| Plan {
-            id,
-            name,
-            description,
-            plan_security_type,
-            characteristics,
-        })
+        .prop_map(
+            |(id, name, description, plan_security_type, characteristics)| Plan {
+                id,
+                name,
+                description,
+                plan_security_type,
+                characteristics,
+            },
+        )
 }
 
 fn metadata() -> impl Strategy<Value = Metadata> {
@@ -75,12 +81,22 @@ fn metadata() -> impl Strategy<Value = Metadata> {
             Just(MetadataFormat::Url),
         ],
     )
-        .prop_map(|(name, value, format)| Metadata { name, value, format })
+        .prop_map(|(name, value, format)| Metadata {
+            name,
+            value,
+            format,
+        })
 }
 
 fn api() -> impl Strategy<Value = Api> {
     (
-        (text(), text(), text(), option::of(text()), option::of(text())),
+        (
+            text(),
+            text(),
+            text(),
+            option::of(text()),
+            option::of(text()),
+        ),
         (
             option::of(string_map()),
             option::of(prop_oneof![Just(ApiType::Proxy), Just(ApiType::Message)]),
@@ -120,13 +136,15 @@ fn subscription() -> impl Strategy<Value = Subscription> {
         ]),
         option::of(string_map()),
     )
-        .prop_map(|(id, app_id, app_name, subscription_type, metadata)| Subscription {
-            gravitee_subscription_id: id,
-            gravitee_application_id: app_id,
-            gravitee_application_name: app_name,
-            subscription_type,
-            metadata,
-        })
+        .prop_map(
+            |(id, app_id, app_name, subscription_type, metadata)| Subscription {
+                gravitee_subscription_id: id,
+                gravitee_application_id: app_id,
+                gravitee_application_name: app_name,
+                subscription_type,
+                metadata,
+            },
+        )
 }
 
 /// JSON values without `null` at the top (a null payload reads as absent).
@@ -154,28 +172,55 @@ fn other_type() -> impl Strategy<Value = String> {
 
 fn command_payload() -> impl Strategy<Value = CommandPayload> {
     prop_oneof![
-        (text(), option::of(text()))
-            .prop_map(|(target_id, provider)| CommandPayload::Hello(HelloPayload { target_id, provider })),
+        (text(), option::of(text())).prop_map(|(target_id, provider)| CommandPayload::Hello(
+            HelloPayload {
+                target_id,
+                provider
+            }
+        )),
         Just(CommandPayload::HealthCheck(Empty {})),
         any::<bool>().prop_map(|primary| CommandPayload::Primary(PrimaryPayload { primary })),
-        (option::of(text()), any::<bool>())
-            .prop_map(|(target_id, reconnect)| CommandPayload::GoodBye(GoodByePayload { target_id, reconnect })),
+        (option::of(text()), any::<bool>()).prop_map(|(target_id, reconnect)| {
+            CommandPayload::GoodBye(GoodByePayload {
+                target_id,
+                reconnect,
+            })
+        }),
         Just(CommandPayload::Discover(Empty {})),
         (text(), option::of(vec(text(), 0..4))).prop_map(|(ingest_job_id, api_ids)| {
-            CommandPayload::StartIngest(StartIngestPayload { ingest_job_id, api_ids })
+            CommandPayload::StartIngest(StartIngestPayload {
+                ingest_job_id,
+                api_ids,
+            })
         }),
         (text(), vec(api(), 0..3), any::<bool>()).prop_map(|(ingest_job_id, apis, done)| {
-            CommandPayload::Ingest(IngestPayload { ingest_job_id, apis, done })
+            CommandPayload::Ingest(IngestPayload {
+                ingest_job_id,
+                apis,
+                done,
+            })
         }),
-        (text(), subscription())
-            .prop_map(|(api_id, subscription)| CommandPayload::Subscribe(SubscribePayload { api_id, subscription })),
+        (text(), subscription()).prop_map(|(api_id, subscription)| CommandPayload::Subscribe(
+            SubscribePayload {
+                api_id,
+                subscription
+            }
+        )),
         (text(), subscription()).prop_map(|(api_id, subscription)| {
-            CommandPayload::Unsubscribe(UnsubscribePayload { api_id, subscription })
+            CommandPayload::Unsubscribe(UnsubscribePayload {
+                api_id,
+                subscription,
+            })
         }),
         Just(CommandPayload::List(Empty {})),
-        option::of(vec(json_value(), 0..3)).prop_map(|apis| CommandPayload::Fetch(FetchPayload { apis })),
-        (other_type(), option::of(json_value()))
-            .prop_map(|(command_type, payload)| CommandPayload::Other { command_type, payload }),
+        option::of(vec(json_value(), 0..3))
+            .prop_map(|apis| CommandPayload::Fetch(FetchPayload { apis })),
+        (other_type(), option::of(json_value())).prop_map(|(command_type, payload)| {
+            CommandPayload::Other {
+                command_type,
+                payload,
+            }
+        }),
     ]
 }
 
@@ -188,7 +233,10 @@ fn reply_body() -> impl Strategy<Value = (CommandType, Option<ReplyPayload>)> {
         )),
         (any::<bool>(), option::of(text())).prop_map(|(healthy, detail)| (
             CommandType::HealthCheck,
-            Some(ReplyPayload::HealthCheck(HealthCheckReplyPayload { healthy, detail }))
+            Some(ReplyPayload::HealthCheck(HealthCheckReplyPayload {
+                healthy,
+                detail
+            }))
         )),
         option::of(text()).prop_map(|target_id| (
             CommandType::GoodBye,
@@ -196,14 +244,24 @@ fn reply_body() -> impl Strategy<Value = (CommandType, Option<ReplyPayload>)> {
         )),
         (vec(api(), 0..3), any::<bool>()).prop_map(|(apis, is_partial_discovery)| (
             CommandType::Discover,
-            Some(ReplyPayload::Discover(DiscoverReplyPayload { apis, is_partial_discovery }))
+            Some(ReplyPayload::Discover(DiscoverReplyPayload {
+                apis,
+                is_partial_discovery
+            }))
         )),
         (text(), any::<u64>()).prop_map(|(ingest_job_id, total)| (
             CommandType::StartIngest,
-            Some(ReplyPayload::StartIngest(StartIngestReplyPayload { ingest_job_id, total }))
+            Some(ReplyPayload::StartIngest(StartIngestReplyPayload {
+                ingest_job_id,
+                total
+            }))
         )),
-        (text(), option::of(text().prop_map(Secret::new)), option::of(string_map())).prop_map(
-            |(id, api_key, metadata)| (
+        (
+            text(),
+            option::of(text().prop_map(Secret::new)),
+            option::of(string_map())
+        )
+            .prop_map(|(id, api_key, metadata)| (
                 CommandType::Subscribe,
                 Some(ReplyPayload::Subscribe(SubscribeReplyPayload {
                     subscription: SubscriptionResult {
@@ -212,10 +270,15 @@ fn reply_body() -> impl Strategy<Value = (CommandType, Option<ReplyPayload>)> {
                         metadata,
                     }
                 }))
-            )
-        ),
-        vec(api(), 0..3).prop_map(|apis| (CommandType::List, Some(ReplyPayload::List(ListReplyPayload { apis })))),
-        vec(api(), 0..3).prop_map(|apis| (CommandType::Fetch, Some(ReplyPayload::Fetch(FetchReplyPayload { apis })))),
+            )),
+        vec(api(), 0..3).prop_map(|apis| (
+            CommandType::List,
+            Some(ReplyPayload::List(ListReplyPayload { apis }))
+        )),
+        vec(api(), 0..3).prop_map(|apis| (
+            CommandType::Fetch,
+            Some(ReplyPayload::Fetch(FetchReplyPayload { apis }))
+        )),
         Just(empty(CommandType::Primary)),
         Just(empty(CommandType::Ingest)),
         Just(empty(CommandType::Unsubscribe)),
@@ -238,13 +301,15 @@ fn reply() -> impl Strategy<Value = Reply> {
         prop_oneof![Just(CommandStatus::Succeeded), Just(CommandStatus::Error)],
         option::of(text()),
     )
-        .prop_map(|(command_id, (reply_type, payload), status, error_details)| Reply {
-            command_id,
-            reply_type,
-            status,
-            error_details,
-            payload,
-        })
+        .prop_map(
+            |(command_id, (reply_type, payload), status, error_details)| Reply {
+                command_id,
+                reply_type,
+                status,
+                error_details,
+                payload,
+            },
+        )
 }
 
 proptest! {

@@ -34,7 +34,10 @@ pub fn router(simulator: Simulator) -> Router {
         .route("/integrations/{id}/ingest", post(ingest))
         .route("/integrations/{id}/catalog", get(catalog))
         .route("/integrations/{id}/subscriptions", post(subscribe))
-        .route("/integrations/{id}/subscriptions/{subscription}", delete(unsubscribe))
+        .route(
+            "/integrations/{id}/subscriptions/{subscription}",
+            delete(unsubscribe),
+        )
         .route("/integrations/{id}/goodbye", post(goodbye))
         .route("/events", get(events))
         .with_state(simulator)
@@ -96,7 +99,10 @@ async fn integrations(State(sim): State<Simulator>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
-async fn discover(State(sim): State<Simulator>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn discover(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let preview = sim.discover(&id).await?;
     Ok(Json(serde_json::to_value(preview).unwrap_or_default()))
 }
@@ -115,9 +121,13 @@ async fn ingest(
     let api_ids = body.and_then(|Json(b)| b.api_ids);
     let (job_id, total) = sim.start_ingest(&id, api_ids).await?;
     if total == 0 {
-        return Ok(Json(json!({ "jobId": job_id, "total": 0, "batches": 0, "apis": [] })));
+        return Ok(Json(
+            json!({ "jobId": job_id, "total": 0, "batches": 0, "apis": [] }),
+        ));
     }
-    let job = sim.wait_ingest_done(&job_id, Duration::from_secs(600)).await?;
+    let job = sim
+        .wait_ingest_done(&job_id, Duration::from_secs(600))
+        .await?;
     Ok(Json(json!({
         "jobId": job_id,
         "total": total,

@@ -68,7 +68,9 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("addr", &self.addr).finish()
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -118,7 +120,11 @@ impl Simulator {
     /// The URL to configure as the agent's endpoint
     /// (`http://127.0.0.1:<port>/integration-controller`).
     pub fn endpoint(&self) -> String {
-        let scheme = if self.inner.config.tls.is_some() { "https" } else { "http" };
+        let scheme = if self.inner.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}{}", self.addr, self.inner.config.path_prefix)
     }
 
@@ -161,7 +167,12 @@ impl Simulator {
 
     /// How many events match `predicate`.
     pub fn count_events(&self, predicate: impl Fn(&Event) -> bool) -> usize {
-        self.inner.state().events.iter().filter(|r| predicate(&r.event)).count()
+        self.inner
+            .state()
+            .events
+            .iter()
+            .filter(|r| predicate(&r.event))
+            .count()
     }
 
     async fn wait_until<T>(
@@ -206,21 +217,35 @@ impl Simulator {
     }
 
     /// Waits until an agent is connected for the integration.
-    pub async fn wait_connected(&self, integration_id: &str, timeout: Duration) -> Result<(), SimError> {
-        self.wait_until(timeout, &format!("integration {integration_id} to connect"), || {
-            self.connected(integration_id).then_some(())
-        })
+    pub async fn wait_connected(
+        &self,
+        integration_id: &str,
+        timeout: Duration,
+    ) -> Result<(), SimError> {
+        self.wait_until(
+            timeout,
+            &format!("integration {integration_id} to connect"),
+            || self.connected(integration_id).then_some(()),
+        )
         .await
     }
 
     /// Sends a command to the integration's agent and waits for the reply.
-    pub async fn send(&self, integration_id: &str, payload: CommandPayload) -> Result<Reply, SimError> {
+    pub async fn send(
+        &self,
+        integration_id: &str,
+        payload: CommandPayload,
+    ) -> Result<Reply, SimError> {
         let command = Command::new(uuid::Uuid::new_v4().to_string(), payload);
         self.send_command(integration_id, &command).await
     }
 
     /// Sends a command (with its id) and waits for the reply.
-    pub async fn send_command(&self, integration_id: &str, command: &Command) -> Result<Reply, SimError> {
+    pub async fn send_command(
+        &self,
+        integration_id: &str,
+        command: &Command,
+    ) -> Result<Reply, SimError> {
         let (out, pending, closed) = {
             let state = self.inner.state();
             let channel = state
@@ -228,7 +253,11 @@ impl Simulator {
                 .iter()
                 .find(|c| c.integration_id == integration_id)
                 .ok_or_else(|| SimError::NotConnected(integration_id.to_owned()))?;
-            (channel.out.clone(), channel.pending.clone(), channel.closed.clone())
+            (
+                channel.out.clone(),
+                channel.pending.clone(),
+                channel.closed.clone(),
+            )
         };
         let rx = pending.add(&command.id);
         out.send(Out::Ws(WsMessage::Binary(command.encode().into())))
@@ -248,10 +277,15 @@ impl Simulator {
     /// Sends a raw WebSocket message on the integration's connection (for protocol tests).
     pub async fn send_raw(&self, integration_id: &str, message: WsMessage) -> Result<(), SimError> {
         let out = self.channel_out(integration_id)?;
-        out.send(Out::Ws(message)).await.map_err(|_| SimError::Closed)
+        out.send(Out::Ws(message))
+            .await
+            .map_err(|_| SimError::Closed)
     }
 
-    fn channel_out(&self, integration_id: &str) -> Result<tokio::sync::mpsc::Sender<Out>, SimError> {
+    fn channel_out(
+        &self,
+        integration_id: &str,
+    ) -> Result<tokio::sync::mpsc::Sender<Out>, SimError> {
         self.inner
             .state()
             .channels
@@ -274,7 +308,9 @@ impl Simulator {
 
     /// DISCOVER: the agent's preview.
     pub async fn discover(&self, integration_id: &str) -> Result<DiscoverReplyPayload, SimError> {
-        let reply = self.send(integration_id, CommandPayload::Discover(Empty {})).await?;
+        let reply = self
+            .send(integration_id, CommandPayload::Discover(Empty {}))
+            .await?;
         match Self::success(reply)? {
             Some(ReplyPayload::Discover(preview)) => Ok(preview),
             _ => Err(SimError::UnexpectedReply("DISCOVER".into())),
@@ -323,7 +359,11 @@ impl Simulator {
     }
 
     /// Waits until the job's `done: true` batch arrived.
-    pub async fn wait_ingest_done(&self, job_id: &str, timeout: Duration) -> Result<IngestJob, SimError> {
+    pub async fn wait_ingest_done(
+        &self,
+        job_id: &str,
+        timeout: Duration,
+    ) -> Result<IngestJob, SimError> {
         self.wait_until(timeout, &format!("ingest job {job_id} to finish"), || {
             self.ingest_job(job_id).filter(|j| j.done)
         })
@@ -407,7 +447,11 @@ impl Simulator {
 
     /// UNSUBSCRIBE a subscription made with [`Simulator::subscribe`], with the metadata APIM
     /// sends: `connectionDetails`, overridden by the metadata the SUBSCRIBE reply returned.
-    pub async fn unsubscribe(&self, integration_id: &str, subscription_id: &str) -> Result<(), SimError> {
+    pub async fn unsubscribe(
+        &self,
+        integration_id: &str,
+        subscription_id: &str,
+    ) -> Result<(), SimError> {
         let record = self
             .inner
             .state()
@@ -431,12 +475,15 @@ impl Simulator {
             )
             .await?;
         Self::success(reply)?;
-        self.inner.update(|s| s.subscriptions.remove(subscription_id));
+        self.inner
+            .update(|s| s.subscriptions.remove(subscription_id));
         Ok(())
     }
 
     fn find_api(&self, integration_id: &str, api_id: &str) -> Option<Api> {
-        self.catalog(integration_id).into_iter().find(|a| a.id == api_id)
+        self.catalog(integration_id)
+            .into_iter()
+            .find(|a| a.id == api_id)
     }
 
     fn connection_details(&self, integration_id: &str, api_id: &str) -> StringMap {
@@ -506,14 +553,22 @@ pub(crate) async fn health_loop(inner: Arc<Inner>, connection: u64, integration_
             let Some(channel) = state.channels.iter().find(|c| c.connection == connection) else {
                 return;
             };
-            (channel.out.clone(), channel.pending.clone(), channel.closed.clone())
+            (
+                channel.out.clone(),
+                channel.pending.clone(),
+                channel.closed.clone(),
+            )
         };
         let command = Command::new(
             uuid::Uuid::new_v4().to_string(),
             CommandPayload::HealthCheck(Empty {}),
         );
         let rx = pending.add(&command.id);
-        if out.send(Out::Ws(WsMessage::Binary(command.encode().into()))).await.is_err() {
+        if out
+            .send(Out::Ws(WsMessage::Binary(command.encode().into())))
+            .await
+            .is_err()
+        {
             return;
         }
         let healthy = tokio::select! {

@@ -25,7 +25,11 @@ use crate::state::{Channel, Inner, Out, Waiters};
 const EXCHANGE_PATH: &str = "/exchange/controller";
 
 pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
-    let acceptor = inner.config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let acceptor = inner
+        .config
+        .tls
+        .clone()
+        .map(tokio_rustls::TlsAcceptor::from);
     loop {
         let accepted = tokio::select! {
             () = inner.shutdown.cancelled() => return,
@@ -55,7 +59,9 @@ fn reject(status: StatusCode, text: &str) -> ErrorResponse {
 async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<Inner>, stream: S) {
     let check_inner = inner.clone();
     #[allow(clippy::result_large_err)] // the error type is tungstenite's
-    let callback = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+    let callback = move |request: &Request,
+                         response: Response|
+          -> Result<Response, ErrorResponse> {
         let path = request.uri().path().to_owned();
         let protocol = request
             .headers()
@@ -110,7 +116,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
     let config = WebSocketConfig::default()
         .max_frame_size(Some(65_536))
         .max_message_size(Some(13_107_200));
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await else {
+    let Ok(ws) =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await
+    else {
         return;
     };
     let connection = inner
@@ -160,8 +168,16 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
             None | Some(Err(_)) => break,
             Some(Ok(WsMessage::Binary(bytes))) => bytes,
             Some(Ok(WsMessage::Text(_))) => {
-                inner.record(Event::Violation { connection, detail: "text frame".into() });
-                let _ = out.send(Out::Ws(close(CloseCode::Unsupported, "Unsupported text frame"))).await;
+                inner.record(Event::Violation {
+                    connection,
+                    detail: "text frame".into(),
+                });
+                let _ = out
+                    .send(Out::Ws(close(
+                        CloseCode::Unsupported,
+                        "Unsupported text frame",
+                    )))
+                    .await;
                 break;
             }
             Some(Ok(WsMessage::Close(frame))) => {
@@ -176,8 +192,16 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
         let decoded = match decode(&bytes) {
             Ok(decoded) => decoded,
             Err(error) => {
-                inner.record(Event::Violation { connection, detail: format!("undecodable message: {error}") });
-                let _ = out.send(Out::Ws(close(CloseCode::Protocol, "Exchange message unknown"))).await;
+                inner.record(Event::Violation {
+                    connection,
+                    detail: format!("undecodable message: {error}"),
+                });
+                let _ = out
+                    .send(Out::Ws(close(
+                        CloseCode::Protocol,
+                        "Exchange message unknown",
+                    )))
+                    .await;
                 break;
             }
         };
@@ -200,7 +224,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                 });
                 if integration_id.is_none() {
                     let CommandPayload::Hello(hello) = &command.payload else {
-                        inner.record(Event::Violation { connection, detail: "first command was not HELLO".into() });
+                        inner.record(Event::Violation {
+                            connection,
+                            detail: "first command was not HELLO".into(),
+                        });
                         let _ = out
                             .send(Out::Ws(close(CloseCode::Protocol, "Hello Command is first expected to initialize the exchange channel")))
                             .await;
@@ -218,11 +245,17 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                         Ok(()) => Reply::succeeded(
                             &command.id,
                             CommandType::Hello,
-                            ReplyPayload::Hello(HelloReplyPayload { target_id: Some(hello.target_id.clone()) }),
+                            ReplyPayload::Hello(HelloReplyPayload {
+                                target_id: Some(hello.target_id.clone()),
+                            }),
                         ),
-                        Err(details) => Reply::error(&command.id, CommandType::Hello, details.clone()),
+                        Err(details) => {
+                            Reply::error(&command.id, CommandType::Hello, details.clone())
+                        }
                     };
-                    let _ = out.send(Out::Ws(WsMessage::Binary(reply.encode().into()))).await;
+                    let _ = out
+                        .send(Out::Ws(WsMessage::Binary(reply.encode().into())))
+                        .await;
                     if verdict.is_ok() {
                         let id = hello.target_id.clone();
                         let first = inner.update(|s| {
@@ -241,9 +274,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                                 uuid::Uuid::new_v4().to_string(),
                                 CommandPayload::Primary(PrimaryPayload { primary: true }),
                             );
-                            let _ = out.send(Out::Ws(WsMessage::Binary(primary.encode().into()))).await;
+                            let _ = out
+                                .send(Out::Ws(WsMessage::Binary(primary.encode().into())))
+                                .await;
                         }
-                        tickers.push(tokio::spawn(ping_loop(out.clone(), inner.config.ping_interval)));
+                        tickers.push(tokio::spawn(ping_loop(
+                            out.clone(),
+                            inner.config.ping_interval,
+                        )));
                         tickers.push(tokio::spawn(crate::control::health_loop(
                             inner.clone(),
                             connection,
@@ -258,7 +296,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                 let integration = integration_id.clone().unwrap_or_default();
                 tokio::spawn(async move {
                     let reply = handle_agent_command(&inner, &integration, command).await;
-                    let _ = out.send(Out::Ws(WsMessage::Binary(reply.encode().into()))).await;
+                    let _ = out
+                        .send(Out::Ws(WsMessage::Binary(reply.encode().into())))
+                        .await;
                 });
             }
         }
@@ -302,7 +342,11 @@ async fn ping_loop(out: mpsc::Sender<Out>, period: Duration) {
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         interval.tick().await;
-        if out.send(Out::Ws(WsMessage::Ping(bytes::Bytes::new()))).await.is_err() {
+        if out
+            .send(Out::Ws(WsMessage::Ping(bytes::Bytes::new())))
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -337,7 +381,11 @@ async fn handle_agent_command(inner: &Arc<Inner>, integration_id: &str, command:
                 done: ingest.done,
                 known_job,
             });
-            Reply::succeeded(command.id, CommandType::Ingest, ReplyPayload::Empty(Empty {}))
+            Reply::succeeded(
+                command.id,
+                CommandType::Ingest,
+                ReplyPayload::Empty(Empty {}),
+            )
         }
         CommandPayload::Other { .. } => Reply::unknown(command.id),
         _ => Reply::no_reply(command.id, &command_type),

@@ -36,13 +36,18 @@ impl Waiters {
 
     pub(crate) fn add(&self, command_id: &str) -> oneshot::Receiver<Reply> {
         let (tx, rx) = oneshot::channel();
-        self.lock().entry(command_id.to_owned()).or_default().push_back(tx);
+        self.lock()
+            .entry(command_id.to_owned())
+            .or_default()
+            .push_back(tx);
         rx
     }
 
     pub(crate) fn deliver(&self, reply: Reply) {
         let mut waiters = self.lock();
-        let Some(queue) = waiters.get_mut(&reply.command_id) else { return };
+        let Some(queue) = waiters.get_mut(&reply.command_id) else {
+            return;
+        };
         let waiter = queue.pop_front();
         if queue.is_empty() {
             waiters.remove(&reply.command_id);

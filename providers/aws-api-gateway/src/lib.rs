@@ -96,5 +96,5 @@ pub mod testing;
 pub use error::AwsError;
 pub use factory::AwsApiGatewayFactory;
 pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
-pub use target::{AWS_CALLS, AWS_CALL_DURATION};
 pub use settings::AwsSettings;
+pub use target::{AWS_CALL_DURATION, AWS_CALLS};

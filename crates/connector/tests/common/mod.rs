@@ -62,12 +62,18 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(WAIT, self.task).await.unwrap().unwrap()
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// Waits for `run` to return on its own.
     pub async fn finished(self) -> Result<(), ConnectorError> {
-        tokio::time::timeout(WAIT, self.task).await.unwrap().unwrap()
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .unwrap()
+            .unwrap()
     }
 }
 
@@ -100,7 +106,10 @@ pub fn memory(id: &str, apis: usize) -> (Arc<MemoryProvider>, Integration) {
 pub async fn eventually(what: &str, probe: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !probe() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
