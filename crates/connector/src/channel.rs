@@ -95,7 +95,7 @@ async fn run_inner(
                 continue;
             }
         };
-        match session::run(ws, ctx.clone(), shutdown.clone(), shared.auto_reconnect).await {
+        match session::run(ws, ctx.clone(), shutdown.clone()).await {
             SessionEnd::HelloRejected(details) => {
                 tracing::error!(
                     %details,
@@ -125,7 +125,9 @@ async fn run_inner(
                 planned,
             } => {
                 endpoints.reset();
-                if !reconnect {
+                // The reference reconnects after any close but 1000, and after 1000 too with
+                // autoReconnect.
+                if !reconnect && !shared.auto_reconnect {
                     tracing::info!(%reason, "The channel closed normally; not reconnecting.");
                     stop(ChannelState::Stopped);
                     return Ok(());

@@ -42,7 +42,8 @@ pub(crate) enum SessionEnd {
     Ended {
         /// Why.
         reason: String,
-        /// Whether to connect again.
+        /// Whether to connect again: false after a close with 1000 (the controller's, or ours
+        /// after GOOD_BYE without reconnection); `autoReconnect` overrides it.
         reconnect: bool,
         /// Whether the controller asked for it (GOOD_BYE) rather than the connection failing.
         planned: bool,
@@ -72,7 +73,6 @@ pub(crate) async fn run(
     ws: WsStream,
     ctx: Arc<ChannelContext>,
     shutdown: CancellationToken,
-    auto_reconnect: bool,
 ) -> SessionEnd {
     let (sink, mut stream) = ws.split();
     let (out, out_rx) = mpsc::channel(256);
@@ -82,7 +82,7 @@ pub(crate) async fn run(
         pending: Arc::new(Pending::default()),
         closed: CancellationToken::new(),
     };
-    let end = drive(&mut stream, &handle, &ctx, &shutdown, auto_reconnect).await;
+    let end = drive(&mut stream, &handle, &ctx, &shutdown).await;
 
     ctx.link.detach();
     handle.closed.cancel();
@@ -108,7 +108,6 @@ async fn drive(
     handle: &SessionHandle,
     ctx: &Arc<ChannelContext>,
     shutdown: &CancellationToken,
-    auto_reconnect: bool,
 ) -> SessionEnd {
     // HELLO first; the controller sends nothing before answering it.
     let hello = Command::new(
@@ -221,7 +220,7 @@ async fn drive(
                 }
                 Incoming::InvalidCommand(reply) => send_reply(ctx, handle, reply).await,
                 Incoming::Closed { code, reason } => {
-                    let reconnect = auto_reconnect || code != Some(u16::from(CloseCode::Normal));
+                    let reconnect = code != Some(u16::from(CloseCode::Normal));
                     return SessionEnd::Ended { reason, reconnect, planned: false };
                 }
                 Incoming::Violation(code, reason) => {

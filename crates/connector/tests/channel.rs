@@ -419,3 +419,38 @@ async fn an_unhealthy_agent_gets_goodbye_from_the_controller_and_comes_back() {
     );
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_close_with_1000_stops_the_channel_unless_auto_reconnect() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let normal_close = || {
+        WsMessage::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        }))
+    };
+
+    let sim = simulator(&[("int-1", "memory")]).await;
+    let (_provider, integration) = memory("int-1", 1);
+    let running = start(&connector_config(&sim.endpoint()), vec![integration]);
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    sim.send_raw("int-1", normal_close()).await.unwrap();
+    running.finished().await.unwrap();
+    assert_eq!(hellos(&sim, "int-1"), 1);
+
+    let sim = simulator(&[("int-1", "memory")]).await;
+    let (_provider, integration) = memory("int-1", 1);
+    let mut config = connector_config(&sim.endpoint());
+    config.ws.auto_reconnect = true;
+    let running = start(&config, vec![integration]);
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    sim.send_raw("int-1", normal_close()).await.unwrap();
+    eventually("a second HELLO", || hellos(&sim, "int-1") == 2).await;
+    sim.goodbye("int-1", false).await.unwrap();
+    eventually("a third HELLO after GOOD_BYE without reconnection", || {
+        hellos(&sim, "int-1") == 3
+    })
+    .await;
+    running.stop().await.unwrap();
+}

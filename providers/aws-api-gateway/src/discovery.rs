@@ -117,14 +117,13 @@ pub(crate) struct WalkOptions {
 pub(crate) async fn list_rest_apis(target: &Target) -> Result<Vec<RestApi>, AwsError> {
     let op = target.operation("GetRestApis", "GET", "/restapis");
     let mut out = Vec::new();
-    let mut position: Option<String> = None;
-    let mut seen = HashSet::new();
-    for _ in 0..MAX_PAGES {
+    let mut cursor = Cursor::default();
+    loop {
         let page = target
             .call(&op, OperationClass::General, |c| {
                 c.get_rest_apis()
                     .limit(PAGE_LIMIT)
-                    .set_position(position.clone())
+                    .set_position(cursor.position())
                     .send()
             })
             .await?;
@@ -135,28 +134,23 @@ pub(crate) async fn list_rest_apis(target: &Target) -> Result<Vec<RestApi>, AwsE
                 description: item.description().map(str::to_owned),
             })
         }));
-        match page.position() {
-            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
-                position = Some(next.to_owned());
-            }
-            _ => break,
+        if !cursor.advance(page.position()) {
+            return Ok(out);
         }
     }
-    Ok(out)
 }
 
 /// Lists every usage plan (paged).
 pub(crate) async fn list_usage_plans(target: &Target) -> Result<Vec<UsagePlan>, AwsError> {
     let op = target.operation("GetUsagePlans", "GET", "/usageplans");
     let mut out = Vec::new();
-    let mut position: Option<String> = None;
-    let mut seen = HashSet::new();
-    for _ in 0..MAX_PAGES {
+    let mut cursor = Cursor::default();
+    loop {
         let page = target
             .call(&op, OperationClass::General, |c| {
                 c.get_usage_plans()
                     .limit(PAGE_LIMIT)
-                    .set_position(position.clone())
+                    .set_position(cursor.position())
                     .send()
             })
             .await?;
@@ -177,14 +171,43 @@ pub(crate) async fn list_usage_plans(target: &Target) -> Result<Vec<UsagePlan>, 
                     .collect(),
             })
         }));
-        match page.position() {
-            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
-                position = Some(next.to_owned());
-            }
-            _ => break,
+        if !cursor.advance(page.position()) {
+            return Ok(out);
         }
     }
-    Ok(out)
+}
+
+/// The `position` cursor of AWS's paged list calls. It ends on the last page (no position),
+/// and also on a position already seen or after `MAX_PAGES` pages, so a misbehaving endpoint
+/// cannot make a walk loop for ever.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    position: Option<String>,
+    seen: HashSet<String>,
+    pages: usize,
+}
+
+impl Cursor {
+    /// The `position` to send for the next page (`None` for the first).
+    pub(crate) fn position(&self) -> Option<String> {
+        self.position.clone()
+    }
+
+    /// Records a page's returned `position`; false when there is no next page.
+    pub(crate) fn advance(&mut self, next: Option<&str>) -> bool {
+        self.pages += 1;
+        match next {
+            Some(next)
+                if !next.is_empty()
+                    && self.pages < MAX_PAGES
+                    && self.seen.insert(next.to_owned()) =>
+            {
+                self.position = Some(next.to_owned());
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A stage: name and description.

@@ -450,8 +450,7 @@ impl AwsApiGatewayProvider {
 /// `GetApiKeys` by exact name (paged), with values.
 async fn lookup_key(target: &Target, name: &str) -> Result<Option<(String, Secret)>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
-    let mut position: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
+    let mut cursor = crate::discovery::Cursor::default();
     loop {
         let page = target
             .call(&op, OperationClass::General, |c| {
@@ -459,7 +458,7 @@ async fn lookup_key(target: &Target, name: &str) -> Result<Option<(String, Secre
                     .name_query(name)
                     .include_values(true)
                     .limit(crate::discovery::PAGE_LIMIT)
-                    .set_position(position.clone())
+                    .set_position(cursor.position())
                     .send()
             })
             .await?;
@@ -469,11 +468,8 @@ async fn lookup_key(target: &Target, name: &str) -> Result<Option<(String, Secre
         {
             return Ok(Some((id.to_owned(), Secret::from(value))));
         }
-        match page.position() {
-            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
-                position = Some(next.to_owned());
-            }
-            _ => return Ok(None),
+        if !cursor.advance(page.position()) {
+            return Ok(None);
         }
     }
 }
