@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use acme::{ACME_TYPE, AcmeFactory};
 use clap::Parser;
-use federation_config::{ConnectorConfig, HeaderConfig, LogConfig, ProxyConfig, WsConfig};
+use federation_config::{ConnectorConfig, HeaderConfig, LogConfig, ProxyConfig};
 use federation_connector::{Connector, Integration, IntegrationStatus};
 use federation_core::{Provider, ProviderContext, ProviderRegistry, ProviderSettings, Secret};
 use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
@@ -99,21 +99,10 @@ async fn build_provider(integration_id: &str, tenant: &str) -> Result<Arc<dyn Pr
 
 /// `integration.connector.*` built in code: one endpoint, the bearer token as a header.
 fn connector_config(endpoint: &str, token: Option<&str>) -> ConnectorConfig {
-    let headers = token
-        .map(|token| HeaderConfig {
-            name: "Authorization".to_owned(),
-            value: Secret::new(format!("bearer {token}")),
-        })
-        .into_iter()
-        .collect();
-    ConnectorConfig {
-        ws: WsConfig {
-            endpoints: vec![endpoint.to_owned()],
-            headers,
-            ..WsConfig::default()
-        },
-        ..ConnectorConfig::default()
-    }
+    let mut config = ConnectorConfig::default();
+    config.ws.endpoints = vec![endpoint.to_owned()];
+    config.ws.headers = token.map(HeaderConfig::bearer).into_iter().collect();
+    config
 }
 
 /// The scripted run: an in-process controller simulator drives the provider as APIM would.

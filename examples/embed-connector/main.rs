@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use federation_config::{ConnectorConfig, HeaderConfig, LogConfig, ProxyConfig};
 use federation_connector::{ChannelState, Connector, Integration, IntegrationStatus, StatusBoard};
-use federation_core::Secret;
 use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
 use federation_testkit::MemoryProvider;
 use federation_testkit::memory::MEMORY_TYPE;
@@ -91,15 +90,12 @@ fn connector_config(endpoint: &str, token: Option<&str>) -> ConnectorConfig {
     config.ws.endpoints = vec![endpoint.to_owned()];
     // Header values are `Secret`s: never printed, never logged.
     if let Some(token) = token {
-        config.ws.headers.push(HeaderConfig {
-            name: "Authorization".to_owned(),
-            value: Secret::new(format!("bearer {token}")),
-        });
+        config.ws.headers.push(HeaderConfig::bearer(token));
     }
-    config.ws.headers.push(HeaderConfig {
-        name: "X-Embedded-In".to_owned(),
-        value: Secret::new("embed-connector example"),
-    });
+    config.ws.headers.push(HeaderConfig::new(
+        "X-Embedded-In",
+        "embed-connector example",
+    ));
     // Reconnect fast (the defaults start at 1 s and grow to 5 minutes).
     config.ws.backoff.initial_delay_ms = 200;
     config.ws.backoff.max_delay_ms = 10_000;
