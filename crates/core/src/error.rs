@@ -94,18 +94,24 @@ impl ProviderError {
 
     /// The message with its chain of causes, for the reply's `errorDetails` and for logs.
     pub fn details(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = StdError::source(self);
-        while let Some(err) = cause {
-            let part = err.to_string();
-            if !text.contains(&part) {
-                text.push_str(": ");
-                text.push_str(&part);
-            }
-            cause = err.source();
-        }
-        text
+        chain(self)
     }
+}
+
+/// An error's message followed by each cause's, `: `-separated, skipping a cause whose text
+/// the message already contains (many errors repeat their source's text).
+pub fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(err) = cause {
+        let part = err.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = err.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -50,12 +50,7 @@ impl TokenBucket {
     pub fn reserve(&self) -> Duration {
         let mut state = self.lock();
         let now = Instant::now();
-        // A pause puts `updated` in the future: no refill until then.
-        if now > state.updated {
-            let elapsed = now.duration_since(state.updated).as_secs_f64();
-            state.tokens = (state.tokens + elapsed * self.rate).min(self.burst);
-            state.updated = now;
-        }
+        self.refill(&mut state, now);
         state.tokens -= 1.0;
         let until_refill = state.updated.saturating_duration_since(now);
         if state.tokens >= 0.0 {
@@ -69,11 +64,7 @@ impl TokenBucket {
     pub fn try_take(&self) -> bool {
         let mut state = self.lock();
         let now = Instant::now();
-        if now > state.updated {
-            let elapsed = now.duration_since(state.updated).as_secs_f64();
-            state.tokens = (state.tokens + elapsed * self.rate).min(self.burst);
-            state.updated = now;
-        }
+        self.refill(&mut state, now);
         if state.tokens >= 1.0 {
             state.tokens -= 1.0;
             true
@@ -98,6 +89,16 @@ impl TokenBucket {
             state.updated = resume;
         }
         state.tokens = state.tokens.min(0.0);
+    }
+
+    /// Adds the tokens earned since the last update. A pause puts `updated` in the future: no
+    /// refill until then.
+    fn refill(&self, state: &mut BucketState, now: Instant) {
+        if now > state.updated {
+            let elapsed = now.duration_since(state.updated).as_secs_f64();
+            state.tokens = (state.tokens + elapsed * self.rate).min(self.burst);
+            state.updated = now;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BucketState> {

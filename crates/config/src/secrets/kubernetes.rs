@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use federation_core::Secret;
+use federation_core::error::chain;
 use serde::Deserialize;
 
 /// Where the Kubernetes API and the service account's files are. The default is the in-cluster
@@ -252,19 +253,4 @@ fn is_dns_name(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-}
-
-/// An error with its causes, for the vague top-level messages of HTTP clients.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(err) = cause {
-        let part = err.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = err.source();
-    }
-    text
 }
