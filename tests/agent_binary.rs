@@ -143,6 +143,14 @@ async fn sigterm_closes_with_1000_and_exits_0() {
         !stderr.contains(TOKEN),
         "the token never reaches a log line"
     );
+    // Each line names the integration and the provider once (not once per span).
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("Discovery finished."))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(line.matches("integration=int-files").count(), 1, "{line}");
+    assert_eq!(line.matches("provider=openapi-files").count(), 1, "{line}");
+    assert!(line.contains("command_type=DISCOVER"), "{line}");
 }
 
 #[tokio::test]
@@ -222,6 +230,125 @@ async fn two_providers_in_one_process_each_say_hello() {
     let (code, stderr) = wait_exit(child).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("not-a-real-secret"));
+}
+
+/// A free loopback port (for the management service, whose port the test must know).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on the management service: (status, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_rejected_hello_stops_only_its_integration_and_shows_on_health() {
+    // int-b exists in APIM for another provider type: its HELLO is rejected, int-a serves on.
+    let sim = simulator(&[("int-a", "openapi-files"), ("int-b", "solace")]).await;
+    let store = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut env = openapi_files_env(&sim.endpoint(), "int-a", store.path());
+    env.retain(|(key, _)| *key != "gravitee_services_core_http_port");
+    env.extend([
+        ("gravitee_services_core_http_port", port.to_string()),
+        (
+            "gravitee_services_core_http_authentication_type",
+            "none".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_type",
+            "aws-api-gateway".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_integrationId",
+            "int-b".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_region",
+            "eu-west-1".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_accessKeyId",
+            "AKIAEXAMPLE".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_1_configuration_secretAccessKey",
+            "not-a-real-secret".to_owned(),
+        ),
+    ]);
+    let mut child = agent(env!("CARGO_BIN_EXE_federation-agent"), &env)
+        .spawn()
+        .unwrap();
+    sim.wait_for_event(WAIT, |e| {
+        matches!(e, Event::Hello { integration_id, accepted: false, .. } if integration_id == "int-b")
+    })
+    .await
+    .unwrap();
+    sim.wait_connected("int-a", WAIT).await.unwrap();
+    assert_eq!(sim.discover("int-a").await.unwrap().apis.len(), 4);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the agent keeps running"
+    );
+
+    let expected = "int-b (failed: HELLO rejected: Integration [id=int-b] does not match. \
+                    Expected provider [provider=solace])";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (status, body) = loop {
+        let (status, body) = tokio::task::spawn_blocking(move || http_get(port, "/_node/health"))
+            .await
+            .unwrap();
+        if body.contains(expected) || tokio::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(expected), "{body}");
+    assert!(body.contains(r#""integrationId":"int-a""#), "{body}");
+
+    sigterm(&child);
+    let (code, stderr) = wait_exit(child).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "not every integration was rejected: {stderr}"
+    );
+    assert!(
+        stderr.contains("Integration [id=int-b] does not match"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sim.count_events(
+            |e| matches!(e, Event::Hello { integration_id, .. } if integration_id == "int-b")
+        ),
+        1,
+        "no retry loop"
+    );
 }
 
 /// Runs the binary with `env` and no controller; it must fail fast on configuration.

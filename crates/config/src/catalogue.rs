@@ -28,6 +28,7 @@ pub const MODEL_KEYS: &[&str] = &[
     "integration.connector.commands.replyTimeoutMs",
     "integration.connector.commands.shutdownGraceMs",
     "integration.connector.ingest.batchSize",
+    "integration.connector.ingest.startDelayMs",
     "integration.connector.ws.autoReconnect",
     "integration.connector.ws.backoff.initialDelayMs",
     "integration.connector.ws.backoff.jitter",

@@ -291,11 +291,21 @@ impl Default for CommandsConfig {
 pub struct IngestConfig {
     /// APIs per INGEST batch. Default 20.
     pub batch_size: usize,
+    /// Pause between the START_INGEST reply and the first INGEST, in ms. Default 3000.
+    ///
+    /// APIM creates the ingest job only after it has read the reply, and answers an INGEST for a
+    /// job it does not know yet with SUCCEEDED while ingesting nothing. On an APIM cluster the
+    /// command may come from another node than the one holding the socket, and the job row may
+    /// take a moment to be written: a few seconds are safe and cost nothing next to an ingest.
+    pub start_delay_ms: u64,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { batch_size: 20 }
+        Self {
+            batch_size: 20,
+            start_delay_ms: 3_000,
+        }
     }
 }
 

@@ -120,7 +120,7 @@ impl Connector {
             max_frame_size: ws.max_web_socket_frame_size,
             max_message_size: ws.max_web_socket_message_size,
             batch_size: config.ingest.batch_size.max(1),
-            ingest_start_delay: Duration::from_millis(250),
+            ingest_start_delay: ms(config.ingest.start_delay_ms),
             session_wait: Duration::from_secs(240),
         };
         Ok(Self {
@@ -154,8 +154,13 @@ impl Connector {
 
     /// Serves every integration until `shutdown` completes (then in-flight commands get
     /// `commands.shutdownGraceMs` to finish and each socket closes with 1000), or until every
-    /// channel has stopped on its own (GOOD_BYE without reconnection). A rejected HELLO stops
-    /// all channels and returns [`ConnectorError::HelloRejected`].
+    /// channel has stopped on its own (GOOD_BYE without reconnection, or a rejected HELLO).
+    ///
+    /// A rejected HELLO stops only its own integration (its status shows
+    /// [`ChannelState::Failed`](crate::ChannelState::Failed) with the controller's reason); the
+    /// others keep serving. Only when every integration was rejected does `run` return an error:
+    /// [`ConnectorError::HelloRejected`] for a single integration,
+    /// [`ConnectorError::AllHellosRejected`] for several.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ConnectorError> {
         if self.integrations.is_empty() {
             return Err(ConnectorError::NoIntegration);
@@ -177,9 +182,10 @@ impl Connector {
             });
             channels.spawn(channel::run(ctx, self.shared.clone(), token.clone()));
         }
+        let count = channels.len();
         tokio::pin!(shutdown);
         let mut shutdown_seen = false;
-        let mut failure = None;
+        let mut rejected = Vec::new();
         loop {
             tokio::select! {
                 () = &mut shutdown, if !shutdown_seen => {
@@ -190,19 +196,36 @@ impl Connector {
                 joined = channels.join_next() => match joined {
                     None => break,
                     Some(Ok(Ok(()))) => {}
-                    Some(Ok(Err(error))) => {
-                        if failure.is_none() {
-                            failure = Some(error);
+                    Some(Ok(Err(ConnectorError::HelloRejected { integration_id, details }))) => {
+                        // Only this integration stops; the others keep serving.
+                        if !channels.is_empty() {
+                            tracing::error!(
+                                integration = %integration_id,
+                                others = channels.len(),
+                                "This integration stopped (HELLO rejected); the others keep serving."
+                            );
                         }
-                        token.cancel();
+                        rejected.push((integration_id, details));
+                    }
+                    Some(Ok(Err(error))) => {
+                        tracing::error!(%error, "A channel stopped.");
                     }
                     Some(Err(join)) => {
                         tracing::error!(error = %join, "A channel task failed.");
-                        token.cancel();
                     }
                 }
             }
         }
-        failure.map_or(Ok(()), Err)
+        if rejected.len() < count {
+            return Ok(());
+        }
+        if rejected.len() == 1 {
+            let (integration_id, details) = rejected.remove(0);
+            return Err(ConnectorError::HelloRejected {
+                integration_id,
+                details,
+            });
+        }
+        Err(ConnectorError::AllHellosRejected { rejected })
     }
 }

@@ -30,8 +30,8 @@ pub enum ConnectorError {
     /// No integration was added to the connector.
     #[error("no integration to serve: configure integration.providers[0]")]
     NoIntegration,
-    /// The controller rejected the HELLO (wrong integration id, provider or permissions).
-    /// Retrying cannot help, so the connector stops.
+    /// The controller rejected the HELLO (wrong integration id, provider or permissions) of
+    /// the connector's only integration. Retrying cannot help, so the connector stops.
     #[error("the controller rejected the HELLO of integration {integration_id}: {details}")]
     HelloRejected {
         /// The integration whose HELLO was rejected.
@@ -39,6 +39,20 @@ pub enum ConnectorError {
         /// The controller's text.
         details: String,
     },
+    /// The controller rejected the HELLO of every integration of the connector.
+    #[error("the controller rejected the HELLO of every integration: {}", list_rejections(.rejected))]
+    AllHellosRejected {
+        /// `(integration id, the controller's text)`, in the order the rejections arrived.
+        rejected: Vec<(String, String)>,
+    },
+}
+
+fn list_rejections(rejected: &[(String, String)]) -> String {
+    rejected
+        .iter()
+        .map(|(id, details)| format!("{id}: {details}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ConnectorError {

@@ -15,6 +15,8 @@ use federation_protocol::payload::{
 use federation_protocol::{Command, CommandPayload, CommandType, Reply, ReplyPayload};
 use tokio::time::Instant as TokioInstant;
 
+use tracing::Instrument as _;
+
 use crate::context::ChannelContext;
 use crate::ingest;
 use crate::metrics;
@@ -78,11 +80,14 @@ async fn walk(
 ) -> Result<Walk, ProviderError> {
     let (sink, mut rx) = ApiSink::channel(256);
     let provider = ctx.provider.clone();
-    let mut work = tokio::spawn(async move {
-        let result = provider.discover(&request, &sink).await;
-        drop(sink);
-        result
-    });
+    let mut work = tokio::spawn(
+        async move {
+            let result = provider.discover(&request, &sink).await;
+            drop(sink);
+            result
+        }
+        .in_current_span(),
+    );
     let mut apis = Vec::new();
     let mut seen = BTreeSet::new();
     let mut partial = false;
@@ -193,12 +198,12 @@ async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
                     "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
                 );
             }
+            let apis = fill_fetch_reply(walk.apis, ctx);
             metrics::add(
                 metrics::APIS_INGESTED,
                 &ctx.integration_id,
-                walk.apis.len() as u64,
+                apis.len() as u64,
             );
-            let apis = walk.apis.into_iter().map(Api::for_ingest).collect();
             Reply::succeeded(
                 id,
                 CommandType::Fetch,
@@ -207,6 +212,43 @@ async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
         }
         Err(error) => error_reply(id, CommandType::Fetch, &error),
     }
+}
+
+/// The APIs of a FETCH reply, in order, up to what one message may carry
+/// (`integration.connector.ws.maxWebSocketMessageSize`, APIM's 13,107,200 bytes by default):
+/// the rest is left out and named in an error log (APIM 4.4 creates only the APIs it does not
+/// have yet, so a later FETCH picks up what was left out, provided it fits).
+fn fill_fetch_reply(apis: Vec<Api>, ctx: &ChannelContext) -> Vec<Api> {
+    let limit = ingest::max_api_bytes(ctx.limits.max_message_size);
+    // `{"apis":[` … `]}` and the commas.
+    let mut used = 16usize;
+    let mut kept = Vec::with_capacity(apis.len());
+    let mut left_out = Vec::new();
+    for api in apis {
+        let api = api.for_ingest();
+        let bytes = ingest::json_len(&api) + 1;
+        if used + bytes <= limit {
+            used += bytes;
+            kept.push(api);
+        } else {
+            left_out.push((api.id, api.name, bytes - 1));
+        }
+    }
+    if !left_out.is_empty() {
+        let names: Vec<String> = left_out
+            .iter()
+            .map(|(id, name, bytes)| format!("{id} ({name}, {bytes} bytes)"))
+            .collect();
+        tracing::error!(
+            kept = kept.len(),
+            left_out = left_out.len(),
+            limit = ctx.limits.max_message_size,
+            apis = %names.join(", "),
+            "The FETCH reply would exceed the message size limit; these APIs were left out of it."
+        );
+        metrics::skipped(&ctx.integration_id, "too_large", left_out.len() as u64);
+    }
+    kept
 }
 
 async fn start_ingest(

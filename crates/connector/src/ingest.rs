@@ -10,6 +10,8 @@ use federation_core::{Api, ApiSink, DiscoverRequest, ProviderError, Selection};
 use federation_protocol::payload::IngestPayload;
 use federation_protocol::{Command, CommandPayload};
 
+use tracing::Instrument as _;
+
 use crate::context::ChannelContext;
 use crate::metrics;
 
@@ -25,17 +27,43 @@ pub(crate) async fn push(
     let total = ids.len();
     let (sink, mut rx) = ApiSink::channel(ctx.limits.batch_size.max(1) * 2);
     let provider = ctx.provider.clone();
-    let mut walk = tokio::spawn(async move {
-        let result = provider
-            .discover(&DiscoverRequest::full(Selection::Only(ids)), &sink)
-            .await;
-        drop(sink);
-        result
-    });
-    let mut batcher = Batcher::new(ctx.limits.batch_size, ctx.limits.max_message_size / 4 * 3);
+    let mut walk = tokio::spawn(
+        async move {
+            let result = provider
+                .discover(&DiscoverRequest::full(Selection::Only(ids)), &sink)
+                .await;
+            drop(sink);
+            result
+        }
+        .in_current_span(),
+    );
+    let mut batcher = Batcher::new(
+        ctx.limits.batch_size,
+        ctx.limits.max_message_size / 4 * 3,
+        max_api_bytes(ctx.limits.max_message_size),
+    );
     let mut pushed = 0usize;
     while let Some(api) = rx.recv().await {
-        if let Some(batch) = batcher.push(api.for_ingest()) {
+        let pushed_api = batcher.push(api.for_ingest());
+        if let Pushed::TooLarge {
+            api_id,
+            name,
+            bytes,
+        } = &pushed_api
+        {
+            // Sending it without its pages would make APIM delete the pages it ingested
+            // before (it clears every ingested page the update does not name).
+            tracing::error!(
+                ingest_job_id = %job_id,
+                api_id = %api_id,
+                api_name = %name,
+                bytes,
+                limit = batcher.max_api_bytes,
+                "This API is too large for one message (integration.connector.ws.maxWebSocketMessageSize); left out of the ingest, its pages in APIM stay as they were."
+            );
+            metrics::skipped(&ctx.integration_id, "too_large", 1);
+        }
+        if let Pushed::Released(batch) = pushed_api {
             let count = batch.len();
             if !send(&ctx, &job_id, batch, false).await {
                 walk.abort();
@@ -59,19 +87,32 @@ pub(crate) async fn push(
             return;
         }
     }
+    let skipped = batcher.skipped;
     let last = batcher.finish();
     let count = last.len();
     if send(&ctx, &job_id, last, true).await {
         pushed += count;
-        if pushed != total {
+        if pushed + skipped < total {
             tracing::warn!(
                 ingest_job_id = %job_id,
                 pushed,
+                skipped,
                 total,
                 "Fewer APIs were ingested than announced (some disappeared meanwhile)."
             );
         }
-        tracing::info!(ingest_job_id = %job_id, pushed, elapsed = ?started.elapsed(), "Ingest finished.");
+        if skipped > 0 {
+            tracing::error!(
+                ingest_job_id = %job_id,
+                pushed,
+                skipped,
+                total,
+                elapsed = ?started.elapsed(),
+                "Ingest finished; some APIs were left out because they are too large (see the errors above)."
+            );
+        } else {
+            tracing::info!(ingest_job_id = %job_id, pushed, skipped, elapsed = ?started.elapsed(), "Ingest finished.");
+        }
         metrics::seconds(
             metrics::INGEST_DURATION,
             &[("integration", ctx.integration_id.clone())],
@@ -125,35 +166,64 @@ async fn send(ctx: &ChannelContext, job_id: &str, apis: Vec<Api>, done: bool) ->
     }
 }
 
+/// Room left for the envelope (`t:COMMAND;;et:INGEST;;e:`) and the command's own fields
+/// (`id`, `ingestJobId`, `done`) around the APIs.
+const ENVELOPE_ROOM: usize = 1_024;
+
+/// The largest JSON one API may have to travel in a message of `max_message_size` bytes.
+pub(crate) fn max_api_bytes(max_message_size: usize) -> usize {
+    max_message_size.saturating_sub(ENVELOPE_ROOM).max(1)
+}
+
+/// What [`Batcher::push`] did with an API.
+#[derive(Debug)]
+enum Pushed {
+    /// Kept for the current batch.
+    Kept,
+    /// Kept for a new batch; the previous one is ready.
+    Released(Vec<Api>),
+    /// Left out: too large for any message.
+    TooLarge {
+        api_id: String,
+        name: String,
+        bytes: usize,
+    },
+}
+
 /// Cuts the stream into batches of at most `size` APIs and about `max_bytes` of JSON. A batch
-/// is released when the next API arrives, so the last one is never empty and carries `done`.
+/// is released when the next API arrives, so the last one carries `done` (it is empty only when
+/// every API was left out). An API whose JSON exceeds `max_api_bytes` is left out, never sent
+/// without its pages.
 struct Batcher {
     size: usize,
     max_bytes: usize,
+    max_api_bytes: usize,
     batch: Vec<Api>,
     bytes: usize,
+    skipped: usize,
 }
 
 impl Batcher {
-    fn new(size: usize, max_bytes: usize) -> Self {
+    fn new(size: usize, max_bytes: usize, max_api_bytes: usize) -> Self {
         Self {
             size: size.max(1),
             max_bytes: max_bytes.max(1),
+            max_api_bytes: max_api_bytes.max(1),
             batch: Vec::new(),
             bytes: 0,
+            skipped: 0,
         }
     }
 
-    fn push(&mut self, mut api: Api) -> Option<Vec<Api>> {
-        let mut bytes = json_len(&api);
-        if bytes > self.max_bytes {
-            tracing::warn!(
-                api_id = %api.id,
+    fn push(&mut self, api: Api) -> Pushed {
+        let bytes = json_len(&api);
+        if bytes > self.max_api_bytes {
+            self.skipped += 1;
+            return Pushed::TooLarge {
+                api_id: api.id,
+                name: api.name,
                 bytes,
-                "This API's documents exceed the message size limit; ingesting it without pages."
-            );
-            api.pages = Some(Vec::new());
-            bytes = json_len(&api);
+            };
         }
         let full = self.batch.len() >= self.size || self.bytes + bytes > self.max_bytes;
         let ready = (!self.batch.is_empty() && full).then(|| {
@@ -162,7 +232,7 @@ impl Batcher {
         });
         self.batch.push(api);
         self.bytes += bytes;
-        ready
+        ready.map_or(Pushed::Kept, Pushed::Released)
     }
 
     fn finish(self) -> Vec<Api> {
@@ -170,7 +240,7 @@ impl Batcher {
     }
 }
 
-fn json_len(api: &Api) -> usize {
+pub(crate) fn json_len(api: &Api) -> usize {
     serde_json::to_vec(api).map_or(0, |v| v.len())
 }
 
@@ -188,26 +258,42 @@ mod tests {
 
     #[test]
     fn batches_by_count_and_keeps_the_last_one_for_done() {
-        let mut batcher = Batcher::new(2, 1 << 20);
+        let mut batcher = Batcher::new(2, 1 << 20, 1 << 20);
         let released: Vec<usize> = (0..5)
-            .filter_map(|i| batcher.push(api(i, 10)))
-            .map(|b| b.len())
+            .filter_map(|i| match batcher.push(api(i, 10)) {
+                Pushed::Released(batch) => Some(batch.len()),
+                _ => None,
+            })
             .collect();
         assert_eq!(released, [2, 2]);
         assert_eq!(batcher.finish().len(), 1);
     }
 
     #[test]
-    fn batches_by_size_and_strips_oversized_documents() {
-        let mut batcher = Batcher::new(100, 1_000);
-        assert!(batcher.push(api(0, 600)).is_none());
-        let released = batcher.push(api(1, 600)).unwrap();
+    fn batches_by_size_and_leaves_out_apis_too_large_for_a_message() {
+        let mut batcher = Batcher::new(100, 1_000, 4_000);
+        assert!(matches!(batcher.push(api(0, 600)), Pushed::Kept));
+        let Pushed::Released(released) = batcher.push(api(1, 600)) else {
+            panic!("the second API does not fit next to the first")
+        };
         assert_eq!(released.len(), 1);
-        // Stripped of its pages, the oversized API fits next to the previous one.
-        assert!(batcher.push(api(2, 5_000)).is_none());
+        // Too large for any message: left out whole, never sent with `pages: []`.
+        match batcher.push(api(2, 5_000)) {
+            Pushed::TooLarge { api_id, bytes, .. } => {
+                assert_eq!(api_id, "i2");
+                assert!(bytes > 5_000);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Larger than a batch's target but fits a message alone: sent alone.
+        let Pushed::Released(released) = batcher.push(api(3, 2_000)) else {
+            panic!("a large API starts its own batch")
+        };
+        assert_eq!(released.len(), 1);
+        assert_eq!(batcher.skipped, 1);
         let last = batcher.finish();
-        assert_eq!(last.len(), 2);
-        assert_eq!(last[0].pages.as_ref().unwrap()[0].content.len(), 600);
-        assert_eq!(last[1].pages.as_deref(), Some(&[][..]));
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].id, "i3");
+        assert_eq!(last[0].pages.as_ref().unwrap()[0].content.len(), 2_000);
     }
 }

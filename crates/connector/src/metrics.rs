@@ -17,6 +17,12 @@ pub const CONNECTIONS: &str = "federation_connection_attempts_total";
 pub const RECONNECTS: &str = "federation_reconnects_total";
 /// 1 while the integration's channel is active, by `integration`.
 pub const CHANNEL_UP: &str = "federation_channel_up";
+/// 1 while the provider's last health check passed, 0 after a failed one, by `integration`
+/// (HEALTH_CHECK replies are always healthy on the wire, like the reference connector).
+pub const PROVIDER_HEALTHY: &str = "federation_provider_healthy";
+/// APIs left out of an INGEST batch or a FETCH reply, by `integration` and `reason`
+/// (`too_large`: its JSON exceeds what one message may carry).
+pub const APIS_SKIPPED: &str = "federation_apis_skipped_total";
 /// APIs in DISCOVER replies, by `integration`.
 pub const APIS_DISCOVERED: &str = "federation_apis_discovered_total";
 /// APIs pushed in INGEST batches, by `integration`.
@@ -50,4 +56,17 @@ pub(crate) fn channel_up(integration: &str, up: bool) {
     } else {
         0.0
     });
+}
+
+pub(crate) fn provider_healthy(integration: &str, healthy: bool) {
+    metrics::gauge!(PROVIDER_HEALTHY, "integration" => integration.to_owned()).set(if healthy {
+        1.0
+    } else {
+        0.0
+    });
+}
+
+pub(crate) fn skipped(integration: &str, reason: &'static str, count: u64) {
+    metrics::counter!(APIS_SKIPPED, "integration" => integration.to_owned(), "reason" => reason)
+        .increment(count);
 }

@@ -372,7 +372,10 @@ async fn dispatch(
         &ctx.integration_id,
         &[("type", command_type.as_str().to_owned())],
     );
+    // A root span, not a child of the channel span: it names the integration and the provider
+    // itself (the JSON format prints the current span only), so each line names them once.
     let span = tracing::info_span!(
+        parent: None,
         "command",
         integration = %ctx.integration_id,
         provider = %ctx.provider_type,
@@ -437,21 +440,17 @@ async fn dispatch(
                             ctx.limits.health_timeout
                         )),
                     };
-                    if !health.healthy {
-                        tracing::warn!(
-                            detail = health.detail.as_deref().unwrap_or(""),
-                            "Provider unhealthy."
-                        );
-                    }
-                    ctx.status.update(ctx.status_index, |s| {
-                        s.provider_health = Some(health.clone())
-                    });
+                    record_provider_health(&ctx, health);
+                    // Like the reference connector, always healthy on the wire: the controller
+                    // unregisters a channel that answers false (GOOD_BYE, commands in flight
+                    // fail), which a briefly unhealthy vendor does not deserve. The provider's
+                    // health goes to /_node/health, the logs and a metric instead.
                     let reply = Reply::succeeded(
                         id,
                         CommandType::HealthCheck,
                         ReplyPayload::HealthCheck(HealthCheckReplyPayload {
-                            healthy: health.healthy,
-                            detail: health.detail,
+                            healthy: true,
+                            detail: None,
                         }),
                     );
                     send_reply(&ctx, &handle, reply).await;
@@ -500,6 +499,26 @@ async fn dispatch(
             None
         }
     }
+}
+
+/// Keeps the provider's health where operators look for it: the status board (for
+/// `/_node/health`), the logs (on every change) and the `federation_provider_healthy` gauge.
+fn record_provider_health(ctx: &ChannelContext, health: Health) {
+    let previous = ctx
+        .status
+        .get_index(ctx.status_index)
+        .and_then(|s| s.provider_health);
+    let changed = previous.as_ref().map(|h| h.healthy) != Some(health.healthy);
+    let detail = health.detail.as_deref().unwrap_or("");
+    if !health.healthy {
+        // Every time: an operator tailing the logs sees it goes on.
+        tracing::warn!(detail, "Provider unhealthy.");
+    } else if changed && previous.is_some() {
+        tracing::info!("Provider healthy again.");
+    }
+    metrics::provider_healthy(&ctx.integration_id, health.healthy);
+    ctx.status
+        .update(ctx.status_index, |s| s.provider_health = Some(health));
 }
 
 fn run_integration_command(

@@ -121,6 +121,14 @@ impl StatusBoard {
         tokio::time::timeout(timeout, wait).await.is_ok() && condition(&self.snapshot())
     }
 
+    pub(crate) fn get_index(&self, index: usize) -> Option<IntegrationStatus> {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(index)
+            .cloned()
+    }
+
     pub(crate) fn register(&self, integration_id: &str, provider_type: &str) -> usize {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         entries.push(IntegrationStatus {

@@ -114,16 +114,25 @@ async fn health_check_primary_and_unknown_commands() {
     };
     assert!(health.healthy);
 
+    // An unhealthy provider still answers healthy on the wire, like the reference connector
+    // (APIM unregisters a channel that answers false); its health shows in the status.
     provider.set_health(Health::unhealthy("credentials expired"));
     let reply = sim
         .send("int-1", CommandPayload::HealthCheck(Empty {}))
         .await
         .unwrap();
+    assert_eq!(reply.status, CommandStatus::Succeeded);
     let Some(ReplyPayload::HealthCheck(health)) = reply.payload else {
         panic!()
     };
-    assert!(!health.healthy);
-    assert_eq!(health.detail.as_deref(), Some("credentials expired"));
+    assert!(health.healthy);
+    assert_eq!(health.detail, None);
+    let seen = running.status.snapshot()[0]
+        .provider_health
+        .clone()
+        .unwrap();
+    assert!(!seen.healthy);
+    assert_eq!(seen.detail.as_deref(), Some("credentials expired"));
 
     let reply = sim
         .send(
@@ -332,6 +341,64 @@ async fn two_providers_in_one_process_each_say_hello() {
 }
 
 #[tokio::test]
+async fn a_rejected_hello_stops_only_its_own_integration() {
+    // int-b exists in APIM with another provider type: its HELLO is rejected.
+    let sim = simulator(&[("int-a", "memory"), ("int-b", "solace")]).await;
+    let (_a, first) = memory("int-a", 2);
+    let (_b, second) = memory("int-b", 1);
+    let running = start(&connector_config(&sim.endpoint()), vec![first, second]);
+    assert!(
+        running
+            .status
+            .wait_for(WAIT, |s| s[1].state == ChannelState::Failed)
+            .await
+    );
+    let rejected = running.status.get("int-b").unwrap();
+    assert_eq!(
+        rejected.last_error.as_deref(),
+        Some(
+            "HELLO rejected: Integration [id=int-b] does not match. Expected provider [provider=solace]"
+        )
+    );
+    // The other one keeps serving.
+    sim.wait_connected("int-a", WAIT).await.unwrap();
+    assert_eq!(sim.discover("int-a").await.unwrap().apis.len(), 2);
+    assert!(!running.task.is_finished());
+    assert!(running.status.get("int-a").unwrap().connected());
+    assert_eq!(
+        sim.count_events(
+            |e| matches!(e, Event::Hello { integration_id, .. } if integration_id == "int-b")
+        ),
+        1,
+        "the rejected one does not retry"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn when_every_hello_is_rejected_the_connector_stops_with_every_reason() {
+    let sim = simulator(&[("int-a", "solace"), ("int-b", "solace")]).await;
+    let (_a, first) = memory("int-a", 1);
+    let (_b, second) = memory("int-b", 1);
+    let error = start(&connector_config(&sim.endpoint()), vec![first, second])
+        .finished()
+        .await
+        .unwrap_err();
+    let ConnectorError::AllHellosRejected { rejected } = &error else {
+        panic!("unexpected {error:?}")
+    };
+    let mut ids: Vec<_> = rejected.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["int-a", "int-b"]);
+    let text = error.to_string();
+    assert!(
+        text.contains("int-a: Integration [id=int-a] does not match")
+            && text.contains("int-b: Integration [id=int-b] does not match"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn an_oversized_incoming_message_is_rejected_and_the_agent_reconnects() {
     let sim = simulator(&[("int-1", "memory")]).await;
     let (_provider, integration) = memory("int-1", 1);
@@ -386,28 +453,40 @@ async fn a_text_frame_is_a_protocol_violation() {
 }
 
 #[tokio::test]
-async fn an_unhealthy_agent_gets_goodbye_from_the_controller_and_comes_back() {
+async fn an_unhealthy_provider_does_not_make_the_channel_flap() {
+    // APIM checks health every 30 s and unregisters a channel that answers `healthy: false`
+    // (GOOD_BYE, reconnect); the agent answers true and keeps the provider's health for
+    // operators.
     let sim = simulator_with(&[("int-1", "memory")], |mut c| {
-        c.health_check_interval = Duration::from_millis(300);
+        c.health_check_interval = Duration::from_millis(200);
         c
     })
     .await;
     let (provider, integration) = memory("int-1", 1);
     provider.set_health(Health::unhealthy("vendor unreachable"));
     let running = start(&connector_config(&sim.endpoint()), vec![integration]);
-    sim.wait_for_event(WAIT, |e| {
-        matches!(
-            e,
-            Event::Closed {
-                code: Some(1013),
-                ..
-            }
-        )
-    })
-    .await
-    .unwrap();
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    let health_replies = || {
+        sim.count_events(|e| {
+            matches!(e, Event::Received { command_type, kind, .. }
+                if command_type == "HEALTH_CHECK" && kind == "REPLY")
+        })
+    };
+    eventually("three health checks", || health_replies() >= 3).await;
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::Closed { .. })),
+        0,
+        "no GOOD_BYE, no reconnect"
+    );
+    assert_eq!(hellos(&sim, "int-1"), 1);
+    let status = &running.status.snapshot()[0];
+    assert!(status.connected());
+    assert_eq!(
+        status.provider_health.as_ref().unwrap().detail.as_deref(),
+        Some("vendor unreachable")
+    );
+    // And it recovers in the status once the provider does.
     provider.set_health(Health::healthy());
-    eventually("a second HELLO", || hellos(&sim, "int-1") >= 2).await;
     assert!(
         running
             .status

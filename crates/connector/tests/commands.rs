@@ -356,3 +356,143 @@ async fn apim_4_4_list_and_fetch() {
     );
     running.stop().await.unwrap();
 }
+
+/// APIM creates the ingest job only after it read the START_INGEST reply, later still on a
+/// cluster; until then it answers INGEST with SUCCEEDED and ingests nothing.
+async fn ingest_against_a_late_job(
+    start_delay_ms: Option<u64>,
+) -> (federation_simulator::Simulator, String) {
+    let sim = simulator_with(&[("int-1", "memory")], |c| {
+        c.ingest_job_delay(Duration::from_millis(1_500))
+    })
+    .await;
+    let (_provider, integration) = memory("int-1", 3);
+    let mut config = connector_config(&sim.endpoint());
+    if let Some(delay) = start_delay_ms {
+        config.ingest.start_delay_ms = delay;
+    }
+    let running = start(&config, vec![integration]);
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    let (job_id, total) = sim.start_ingest("int-1", None).await.unwrap();
+    assert_eq!(total, 3);
+    sim.wait_for_event(WAIT, |e| matches!(e, Event::Ingest { done: true, .. }))
+        .await
+        .unwrap();
+    running.stop().await.unwrap();
+    (sim, job_id)
+}
+
+#[tokio::test]
+async fn with_the_default_start_delay_an_ingest_job_created_late_loses_nothing() {
+    let (sim, job_id) = ingest_against_a_late_job(None).await;
+    assert_eq!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Ingest {
+                known_job: false,
+                ..
+            }
+        )),
+        0,
+        "no INGEST reached APIM before its job existed"
+    );
+    let job = sim.ingest_job(&job_id).unwrap();
+    assert!(job.done);
+    assert_eq!(job.apis.len(), 3);
+    assert_eq!(sim.catalog("int-1").len(), 3);
+}
+
+#[tokio::test]
+async fn with_a_tiny_start_delay_an_ingest_job_created_late_loses_the_batch() {
+    // The control case for the test above: the same late job, an INGEST sent too early.
+    let (sim, job_id) = ingest_against_a_late_job(Some(10)).await;
+    eventually("the late job", || sim.ingest_job(&job_id).is_some()).await;
+    assert_eq!(
+        sim.count_events(|e| matches!(
+            e,
+            Event::Ingest {
+                known_job: false,
+                ..
+            }
+        )),
+        1
+    );
+    let job = sim.ingest_job(&job_id).unwrap();
+    assert!(!job.done, "the silently dropped batch was the last one");
+    assert!(job.apis.is_empty());
+    assert!(sim.catalog("int-1").is_empty());
+}
+
+#[tokio::test]
+async fn an_api_too_large_for_a_message_is_left_out_and_keeps_its_ingested_pages() {
+    let sim = simulator(&[("int-1", "memory")]).await;
+    let (provider, integration) = memory("int-1", 2);
+    provider.add_api(big_api(20 * 1024));
+    let mut config = connector_config(&sim.endpoint());
+    config.ws.max_web_socket_message_size = 64 * 1024;
+    let running = start(&config, vec![integration]);
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    let job = sim.ingest("int-1", None, WAIT).await.unwrap();
+    assert_eq!(job.apis.len(), 3);
+
+    // The document grows past what one message carries.
+    provider.add_api(big_api(100 * 1024));
+    let job = sim.ingest("int-1", None, WAIT).await.unwrap();
+    assert!(job.done);
+    let ids: Vec<_> = job.apis.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["api-0", "api-1"], "the big API is left out");
+    // Not replaced by an update with `pages: []` (APIM would delete its page).
+    let big = sim
+        .catalog("int-1")
+        .into_iter()
+        .find(|a| a.id == "big")
+        .unwrap();
+    assert_eq!(big.pages.unwrap()[0].content.len(), 20 * 1024);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fetch_reply_is_filled_up_to_the_message_limit_and_leaves_out_the_rest() {
+    let sim = simulator(&[("int-1", "memory")]).await;
+    let (provider, integration) = memory("int-1", 0);
+    for i in 0..4 {
+        provider.add_api(
+            Api::new(
+                format!("memory:big-{i}"),
+                format!("big-{i}"),
+                format!("Big {i}"),
+            )
+            .with_page(Page::new(
+                PageType::Swagger,
+                "x".repeat(25 * 1024),
+                format!("big-{i}-oas.json"),
+            )),
+        );
+    }
+    let mut config = connector_config(&sim.endpoint());
+    config.ws.max_web_socket_message_size = 64 * 1024;
+    let running = start(&config, vec![integration]);
+    sim.wait_connected("int-1", WAIT).await.unwrap();
+    let reply = sim
+        .send(
+            "int-1",
+            CommandPayload::Fetch(FetchPayload { apis: Some(vec![]) }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, CommandStatus::Succeeded);
+    let encoded = reply.encode().len();
+    assert!(encoded <= 64 * 1024, "{encoded} bytes");
+    let Some(ReplyPayload::Fetch(fetch)) = reply.payload else {
+        panic!("{reply:?}")
+    };
+    let ids: Vec<_> = fetch.apis.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["big-0", "big-1"], "filled in order up to the limit");
+    assert!(
+        fetch
+            .apis
+            .iter()
+            .all(|a| a.pages.as_ref().is_some_and(|p| p.len() == 1))
+    );
+    running.stop().await.unwrap();
+}

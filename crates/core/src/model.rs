@@ -4,7 +4,8 @@
 //! (`../shared/reference/integration-commands.md` §1 and §2):
 //!
 //! - keys are camelCase, in the records' order, so serialising gives Gravitee's bytes;
-//! - `None` is omitted (Jackson `NON_NULL`), unknown keys are ignored on read;
+//! - `None` is omitted (Jackson `NON_NULL`), except `Plan.characteristics`, always sent (`[]`
+//!   when none) like the Java record's default; unknown keys are ignored on read;
 //! - [`PlanSecurityType::Oauth2`] is spelt `OAUTH2` but [`SubscriptionType::Oauth`] is `OAUTH`.
 //!
 //! Maps keep their insertion order ([`IndexMap`]), so a decoded frame re-encodes to the same bytes.
@@ -202,9 +203,20 @@ pub struct Plan {
     pub description: Option<String>,
     /// How a subscriber authenticates; required in practice.
     pub plan_security_type: PlanSecurityType,
-    /// Human-readable facts such as `rate 100/s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Human-readable facts such as `rate 100/s`. Always sent, `[]` when `None` (the
+    /// integration API's `Plan` record defaults it to an empty list).
+    #[serde(default, serialize_with = "characteristics_or_empty")]
     pub characteristics: Option<Vec<String>>,
+}
+
+fn characteristics_or_empty<S: serde::Serializer>(
+    characteristics: &Option<Vec<String>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    characteristics
+        .as_deref()
+        .unwrap_or_default()
+        .serialize(serializer)
 }
 
 impl Plan {
@@ -409,7 +421,7 @@ mod tests {
         let text = serde_json::to_string(&api).unwrap();
         assert_eq!(
             text,
-            r#"{"uniqueId":"u","id":"i","name":"n","version":"v","connectionDetails":{"url":"https://x"},"pages":[{"pageType":"SWAGGER","content":"{}","filename":"n-oas.json"}],"plans":[{"id":"p","name":"Gold","planSecurityType":"OAUTH2"}],"metadata":[{"name":"k","value":"v","format":"STRING"}]}"#
+            r#"{"uniqueId":"u","id":"i","name":"n","version":"v","connectionDetails":{"url":"https://x"},"pages":[{"pageType":"SWAGGER","content":"{}","filename":"n-oas.json"}],"plans":[{"id":"p","name":"Gold","planSecurityType":"OAUTH2","characteristics":[]}],"metadata":[{"name":"k","value":"v","format":"STRING"}]}"#
         );
     }
 
@@ -442,6 +454,26 @@ mod tests {
             }))
             .is_err()
         );
+    }
+
+    #[test]
+    fn plan_characteristics_are_always_sent() {
+        let plan = Plan::new("p", "Gold", PlanSecurityType::ApiKey);
+        assert_eq!(
+            serde_json::to_value(&plan).unwrap(),
+            json!({"id": "p", "name": "Gold", "planSecurityType": "API_KEY", "characteristics": []})
+        );
+        let plan = plan.with_characteristic("1000/day");
+        assert_eq!(
+            serde_json::to_value(&plan).unwrap()["characteristics"],
+            json!(["1000/day"])
+        );
+        // Absent on read stays `None`.
+        let read: Plan = serde_json::from_value(
+            json!({"id": "p", "name": "Gold", "planSecurityType": "API_KEY"}),
+        )
+        .unwrap();
+        assert_eq!(read.characteristics, None);
     }
 
     #[test]

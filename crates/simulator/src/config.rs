@@ -43,6 +43,11 @@ pub struct SimulatorConfig {
     pub reply_timeout: Duration,
     /// Serve `wss://` with this TLS configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How long after reading a START_INGEST reply the ingest job comes to exist (zero: at
+    /// once). APIM creates the job only after the reply, and on a cluster or a slow database
+    /// it can take a while; an INGEST for a job that does not exist yet is answered SUCCEEDED
+    /// and ingests nothing, as APIM does.
+    pub ingest_job_delay: Duration,
 }
 
 impl Default for SimulatorConfig {
@@ -56,6 +61,7 @@ impl Default for SimulatorConfig {
             ping_interval: Duration::from_secs(5),
             reply_timeout: Duration::from_secs(60),
             tls: None,
+            ingest_job_delay: Duration::ZERO,
         }
     }
 }
@@ -64,6 +70,13 @@ impl SimulatorConfig {
     /// Adds an integration.
     pub fn integration(mut self, id: impl Into<String>, provider: impl Into<String>) -> Self {
         self.integrations.push(IntegrationDef::new(id, provider));
+        self
+    }
+
+    /// Creates each ingest job `delay` after the START_INGEST reply (see
+    /// [`SimulatorConfig::ingest_job_delay`]).
+    pub fn ingest_job_delay(mut self, delay: Duration) -> Self {
+        self.ingest_job_delay = delay;
         self
     }
 

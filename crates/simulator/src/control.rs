@@ -317,8 +317,10 @@ impl Simulator {
         }
     }
 
-    /// START_INGEST: returns the job id and the announced total; when the total is positive the
-    /// job exists (as APIM creates it after reading the reply) and INGEST batches fill it.
+    /// START_INGEST: returns the job id and the announced total. When the total is positive the
+    /// job is created after the reply, as APIM does: at once, or
+    /// [`SimulatorConfig::ingest_job_delay`] later (meanwhile INGEST batches for it are
+    /// answered SUCCEEDED and dropped, as APIM does for a job it does not know).
     pub async fn start_ingest(
         &self,
         integration_id: &str,
@@ -339,16 +341,21 @@ impl Simulator {
             _ => return Err(SimError::UnexpectedReply("START_INGEST".into())),
         };
         if total > 0 {
-            self.inner.update(|s| {
-                s.jobs.insert(
-                    job_id.clone(),
-                    IngestJob {
-                        integration_id: integration_id.to_owned(),
-                        total,
-                        ..IngestJob::default()
-                    },
-                );
-            });
+            let job = IngestJob {
+                integration_id: integration_id.to_owned(),
+                total,
+                ..IngestJob::default()
+            };
+            let delay = self.inner.config.ingest_job_delay;
+            if delay.is_zero() {
+                self.inner.update(|s| s.jobs.insert(job_id.clone(), job));
+            } else {
+                let (inner, id) = (self.inner.clone(), job_id.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    inner.update(|s| s.jobs.insert(id, job));
+                });
+            }
         }
         Ok((job_id, total))
     }

@@ -362,6 +362,8 @@ async fn handle_agent_command(inner: &Arc<Inner>, integration_id: &str, command:
             let mut paused = inner.ingest_paused.subscribe();
             let _ = paused.wait_for(|p| !*p).await;
             let count = ingest.apis.len();
+            // APIM looks the job up and, when it does not exist (yet), ingests nothing and
+            // still answers SUCCEEDED.
             let known_job = inner.update(|s| {
                 let Some(job) = s.jobs.get_mut(&ingest.ingest_job_id) else {
                     return false;

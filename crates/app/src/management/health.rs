@@ -230,7 +230,13 @@ impl HealthChecker {
                 },
             };
             if !entry.connected {
-                down.push(format!("{} ({})", entry.integration_id, entry.state));
+                // A stopped-for-good integration (HELLO rejected) says why.
+                match (&entry.last_error, entry.state) {
+                    (Some(reason), "failed") => {
+                        down.push(format!("{} (failed: {reason})", entry.integration_id))
+                    }
+                    _ => down.push(format!("{} ({})", entry.integration_id, entry.state)),
+                }
             }
             entries.push(entry);
         }
@@ -346,6 +352,28 @@ mod tests {
         let live = checker.evaluate(&requested_probes(["http-server"]));
         assert!(live.healthy());
         assert!(live.to_json().get("integrations").is_none());
+    }
+
+    #[test]
+    fn a_rejected_integration_is_unhealthy_with_the_reason_and_the_others_are_listed() {
+        let mut rejected = status("b", ChannelState::Failed);
+        rejected.last_error = Some(
+            "HELLO rejected: Integration [id=b] does not match. Expected provider [provider=solace]"
+                .to_owned(),
+        );
+        let statuses = vec![status("a", ChannelState::Connected), rejected];
+        let checker =
+            HealthChecker::new(configured(&["a", "b"]), Arc::new(move || statuses.clone()));
+        let report = checker.evaluate(&BTreeSet::new());
+        assert!(!report.healthy());
+        let json = report.to_json();
+        assert_eq!(
+            json["integrations"]["message"],
+            "1 of 2 integration(s) without an active channel: b (failed: HELLO rejected: \
+             Integration [id=b] does not match. Expected provider [provider=solace])"
+        );
+        assert_eq!(json["integrations"]["integrations"][0]["connected"], true);
+        assert_eq!(json["integrations"]["integrations"][1]["state"], "failed");
     }
 
     #[test]
