@@ -49,27 +49,41 @@ pub async fn run_agent_until(
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT. The handlers are installed when this is called, not at the
+/// future's first poll: a SIGTERM that arrives while the channels connect must stop the agent
+/// gracefully, not kill it with the default action.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => tracing::info!("SIGTERM received."),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received."),
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => tracing::info!("SIGTERM received."),
+                        _ = interrupt.recv() => tracing::info!("SIGINT received."),
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "Cannot listen for SIGTERM; only SIGINT stops the agent.");
-                let _ = tokio::signal::ctrl_c().await;
+                (Ok(mut terminate), Err(error)) => {
+                    tracing::warn!(%error, "Cannot listen for SIGINT; only SIGTERM stops the agent.");
+                    terminate.recv().await;
+                    tracing::info!("SIGTERM received.");
+                }
+                (Err(error), _) => {
+                    tracing::warn!(%error, "Cannot listen for SIGTERM; only SIGINT stops the agent.");
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("SIGINT received.");
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
