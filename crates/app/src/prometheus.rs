@@ -100,6 +100,14 @@ fn describe() {
         names::CHANNEL_UP,
         "1 while the integration's channel is active (HELLO accepted), else 0."
     );
+    describe_gauge!(
+        names::PROVIDER_HEALTHY,
+        "1 when the provider's last health check passed, else 0, by integration."
+    );
+    describe_counter!(
+        names::APIS_SKIPPED,
+        "APIs left out of an INGEST batch or a FETCH reply, by integration and reason (too_large)."
+    );
     describe_counter!(
         names::APIS_DISCOVERED,
         "APIs in DISCOVER replies, by integration."

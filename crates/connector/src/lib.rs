@@ -11,12 +11,17 @@
 //!   `trustAll`, `verifyHost`, a PKCS12 client certificate) and optionally through an HTTP
 //!   CONNECT proxy. Endpoints are tried round-robin.
 //! - **Says HELLO** (`targetId` = integration id, `provider` = provider type). An ERROR reply
-//!   is fatal ([`ConnectorError::HelloRejected`]); a missing reply is retried.
-//! - **Serves** HEALTH_CHECK (the provider's health), PRIMARY, GOOD_BYE (close 1013 and
-//!   reconnect, or 1000 and stop), DISCOVER (a preview cut at its deadline with
-//!   `isPartialDiscovery`), START_INGEST (reply with `total`, then stream INGEST batches, each
-//!   awaited, `done: true` last), SUBSCRIBE, UNSUBSCRIBE, and APIM 4.4's LIST and FETCH; UNKNOWN
-//!   for unknown types, NO_REPLY for known ones it does not serve.
+//!   stops that integration for good (its status shows `failed` with the reason; the others
+//!   keep serving; [`ConnectorError::HelloRejected`] only when every integration was
+//!   rejected); a missing reply is retried.
+//! - **Serves** HEALTH_CHECK (always `healthy: true`, like the reference connector; the
+//!   provider's health goes to the [`StatusBoard`], the logs and a metric), PRIMARY, GOOD_BYE
+//!   (close 1013 and reconnect, or 1000 and stop), DISCOVER (a preview cut at its deadline with
+//!   `isPartialDiscovery`), START_INGEST (reply with `total`, wait `ingest.startDelayMs` for
+//!   APIM to create the job, then stream INGEST batches, each awaited, `done: true` last; an API
+//!   too large for one message is left out and logged, never sent without its pages),
+//!   SUBSCRIBE, UNSUBSCRIBE, and APIM 4.4's LIST and FETCH (filled up to the message size);
+//!   UNKNOWN for unknown types, NO_REPLY for known ones it does not serve.
 //! - **Never blocks the read loop**: commands run concurrently (bounded), replies to its own
 //!   commands are matched by `commandId`, a repeated command id is answered from the first
 //!   result, and an INGEST interrupted by a reconnect is sent again on the next connection.
@@ -27,8 +32,9 @@
 //! - **Shuts down gracefully**: no new commands, in-flight ones get a grace period, close 1000.
 //!
 //! Status for health endpoints comes from [`StatusBoard`]; metrics go through the `metrics`
-//! facade (names in [`metrics`]); logs through `tracing`, with the integration, provider,
-//! command type and command id on each command's span. Header values never reach a log.
+//! facade (names in [`metrics`]); logs through `tracing`, with the integration and provider on
+//! the channel's span, and on each command's span (a root span, so a line names them once)
+//! with the command type and id. Header values never reach a log.
 //!
 //! [`Provider`]: federation_core::Provider
 
