@@ -55,7 +55,8 @@ fn plan() -> impl Strategy<Value = Plan> {
             Just(PlanSecurityType::Oauth2),
             Just(PlanSecurityType::Jwt)
         ],
-        option::of(vec(text(), 0..3)),
+        // Always sent (`[]` when `None`), so what a decoded frame holds is always `Some`.
+        vec(text(), 0..3).prop_map(Some),
     )
         .prop_map(
             |(id, name, description, plan_security_type, characteristics)| Plan {
