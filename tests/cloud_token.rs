@@ -232,7 +232,8 @@ async fn a_malformed_token_stops_the_agent_with_exit_2() {
     assert!(
         output.contains(
             "configuration error: cloud.token is not a JWT: expected three base64url parts \
-             separated by `.` (from env gravitee_cloud_token)"
+             separated by `.` (with a self-hosted APIM, remove the cloud section or set \
+             cloud.enabled=false) (from env gravitee_cloud_token)"
         ),
         "{output}"
     );

@@ -314,8 +314,15 @@ pub fn apply(
             origins.of(key).map(str::to_owned),
         ))
     };
-    let token =
-        CloudToken::decode(secret.expose(), now).map_err(|e| error(TOKEN_KEY, e.to_string()))?;
+    let token = CloudToken::decode(secret.expose(), now).map_err(|e| {
+        let hint = match e {
+            CloudTokenError::NotAJwt(_) => {
+                " (with a self-hosted APIM, remove the cloud section or set cloud.enabled=false)"
+            }
+            _ => "",
+        };
+        error(TOKEN_KEY, format!("{e}{hint}"))
+    })?;
 
     let ws = &mut config.integration.connector.ws;
     let endpoint = if ws.endpoints_cleaned().is_empty() {
