@@ -38,6 +38,8 @@ pub const INTEGRATION_PATH: &str = "/apim/integration";
 
 const TOKEN_KEY: &str = "cloud.token";
 const GATE_KEY: &str = "cloud.gateUrl";
+/// A token expiring sooner than this (seconds) is worth a warning at start.
+const SOON: u64 = 7 * 86_400;
 
 /// base64url, with or without padding (JWTs have none; be lenient with copies that do).
 const BASE64URL: GeneralPurpose = GeneralPurpose::new(
@@ -323,6 +325,17 @@ pub fn apply(
         };
         error(TOKEN_KEY, format!("{e}{hint}"))
     })?;
+
+    if let Some(expires_at) = token.expires_at {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if expires_at.saturating_sub(now) < SOON {
+            tracing::warn!(
+                expires = %utc(expires_at),
+                "cloud.token expires in less than 7 days; the agent cannot reconnect after that: \
+                 ask Gravitee Cloud for a new token."
+            );
+        }
+    }
 
     let ws = &mut config.integration.connector.ws;
     let endpoint = if ws.endpoints_cleaned().is_empty() {
