@@ -27,6 +27,10 @@ struct Cli {
     /// The bearer token agents must send.
     #[arg(long, default_value = "demo-token")]
     token: String,
+    /// A Gravitee Cloud token agents may send instead (`Authorization: Bearer <cloud token>`),
+    /// as Cloud Gate accepts it; use with `--path-prefix /apim/integration`.
+    #[arg(long)]
+    cloud_token: Option<String>,
     /// An integration agents may say HELLO for, as ID=PROVIDER (repeatable).
     #[arg(
         long = "integration",
@@ -82,6 +86,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         ..SimulatorConfig::default()
     }
     .token(cli.token.clone());
+    if let Some(cloud_token) = &cli.cloud_token {
+        config = config.cloud_token(cloud_token.clone());
+    }
     for spec in &cli.integrations {
         let (id, provider) = spec
             .split_once('=')

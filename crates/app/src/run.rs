@@ -27,13 +27,6 @@ pub async fn run_agent_until(
     registry: &ProviderRegistry,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AppError> {
-    if config.cloud.token.is_some() {
-        // A Cloud token carries the controller's endpoint in its JWT claims; which claims, and
-        // how the official agent authenticates with it, is not in our reference: not supported.
-        tracing::warn!(
-            "cloud.token is set but not used: the agent connects to integration.connector.ws.endpoints with the configured headers."
-        );
-    }
     let connector = Connector::new(&config.integration.connector, &config.system.proxy)?;
     let integrations = build_integrations(&config, registry).await?;
     let connector = integrations

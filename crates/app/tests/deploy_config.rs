@@ -597,3 +597,191 @@ fn the_dockerfile_matches_the_chart_and_the_binary() {
             .is_none()
     );
 }
+
+/// A Gravitee Cloud token (a JWT with `org`, `envs`, `cpg: eu`, expiring in 2100; the agent
+/// does not verify signatures, as Gravitee's public clients do not).
+const CLOUD_TOKEN: &str = "eyJraWQiOiJzYWFzIiwiYWxnIjoiUlM1MTIifQ.eyJzdWIiOiJmZWQtYWdlbnQtZGVwbG95Iiwib3JnIjoib3JnLWRlcGxveSIsImVudnMiOlsiZW52LWRlcGxveSJdLCJjcGciOiJldSIsImF1ZCI6IkNsb3VkR2F0ZSIsInNjb3BlcyI6WyJpbnRlZ3JhdGlvbiJdLCJpYXQiOjE3NjQwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMH0.c2lnbmF0dXJl";
+
+/// The compose environment with the seed's commented `gravitee_cloud_token` line enabled.
+fn compose_env_with_cloud_token(vars: &HashMap<String, String>) -> Vec<(String, String)> {
+    let service = read("docker-compose.yml");
+    let commented = service
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("# - gravitee_cloud_token="))
+        .expect("the seed's commented cloud token line");
+    compose_environment_lines()
+        .into_iter()
+        .chain([commented.trim_start_matches("# - ").to_owned()])
+        .map(|line| {
+            let text = interpolate(&line, vars);
+            let (n, v) = text.split_once('=').unwrap();
+            (n.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_compose_file_works_with_a_cloud_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry();
+    let mut vars = dotenv(&read(".env.example"));
+    vars.insert("GRAVITEE_CLOUD_TOKEN".into(), CLOUD_TOKEN.into());
+
+    // With the APIM variables filled in, they win: the token is checked, not used.
+    let loaded = loader(dir.path(), &registry)
+        .env_vars(compose_env_with_cloud_token(&vars))
+        .load()
+        .await
+        .unwrap();
+    let ws = &loaded.config.integration.connector.ws;
+    assert_eq!(ws.endpoints_cleaned(), [vars["WS_ENDPOINTS"].clone()]);
+    assert_eq!(
+        ws.headers[0].value.expose(),
+        format!("bearer {}", vars["WS_AUTH_TOKEN"])
+    );
+    assert!(loaded.cloud.is_some());
+    agent_accepts(&loaded.config, &registry).await;
+
+    // Next-Gen Cloud with only the token: WS_ENDPOINTS and WS_AUTH_TOKEN left empty.
+    vars.insert("WS_ENDPOINTS".into(), String::new());
+    vars.insert("WS_AUTH_TOKEN".into(), String::new());
+    let loaded = loader(dir.path(), &registry)
+        .env_vars(compose_env_with_cloud_token(&vars))
+        .load()
+        .await
+        .unwrap();
+    let ws = &loaded.config.integration.connector.ws;
+    assert_eq!(
+        ws.endpoints_cleaned(),
+        ["https://eu.cloudgate.gravitee.io/apim/integration"]
+    );
+    assert_eq!(ws.headers.len(), 1);
+    assert_eq!(
+        ws.headers[0].value.expose(),
+        format!("Bearer {CLOUD_TOKEN}")
+    );
+    agent_accepts(&loaded.config, &registry).await;
+}
+
+/// Writes a values file's `config.graviteeYml`, changed by `edit`, to `dir/gravitee.yml`.
+fn edited_gravitee_yml(
+    values: &str,
+    dir: &Path,
+    edit: impl FnOnce(&mut Value),
+) -> (Value, PathBuf) {
+    let (mut doc, path) = gravitee_yml_from_helm(values, dir);
+    edit(&mut doc["config"]["graviteeYml"]);
+    std::fs::write(
+        &path,
+        serde_yaml_ng::to_string(&doc["config"]["graviteeYml"]).unwrap(),
+    )
+    .unwrap();
+    (doc, path)
+}
+
+/// A service account and a Kubernetes stand-in serving `aws-truststore` with `password`.
+async fn truststore_secret(dir: &Path, password: &str) -> KubernetesAccess {
+    const SA_TOKEN: &str = "sa-token-cloud-jks";
+    let api = kubernetes_stand_in(
+        SA_TOKEN,
+        "gravitee-apim",
+        "aws-truststore",
+        BTreeMap::from([("password".to_owned(), password.to_owned())]),
+    )
+    .await;
+    let sa = dir.join("serviceaccount");
+    std::fs::create_dir_all(&sa).unwrap();
+    std::fs::write(sa.join("token"), SA_TOKEN).unwrap();
+    std::fs::write(sa.join("namespace"), "gravitee-apim").unwrap();
+    KubernetesAccess::service_account_dir(&sa, Some(api))
+}
+
+#[tokio::test]
+async fn both_helm_values_files_work_with_a_cloud_token() {
+    for values in ["helm/values.yaml", "helm/values-custom-truststore.yaml"] {
+        let dir = tempfile::tempdir().unwrap();
+        // The seed's `cloud:` section, filled in.
+        let (_, gravitee_yml) = edited_gravitee_yml(values, dir.path(), |block| {
+            block["cloud"] = serde_yaml_ng::from_str(&format!("token: {CLOUD_TOKEN}")).unwrap();
+        });
+        let store = dir.path().join("my_truststore.p12");
+        std::fs::write(&store, pkcs12_truststore("p12-cloud-pass")).unwrap();
+        let registry = registry();
+        let loaded = loader(dir.path(), &registry)
+            .env_vars([(
+                "gravitee_integration_connector_ws_ssl_truststore_path",
+                store.display().to_string(),
+            )])
+            .config_file(Some(gravitee_yml.clone()))
+            .kubernetes(truststore_secret(dir.path(), "p12-cloud-pass").await)
+            .load()
+            .await
+            .unwrap();
+        assert!(
+            loaded.warnings.is_empty(),
+            "{values}: {:?}",
+            loaded.warnings
+        );
+        let cloud = loaded.cloud.as_ref().unwrap();
+        assert_eq!(cloud.token.organization, "org-deploy", "{values}");
+        // The values' endpoint and header are configured: they win.
+        assert_eq!(
+            loaded.config.integration.connector.ws.endpoints_cleaned(),
+            ["https://apim.example.com/integration-controller"],
+            "{values}"
+        );
+        agent_accepts(&loaded.config, &registry).await;
+        let debug = format!("{loaded:?}");
+        assert!(
+            !debug.contains(CLOUD_TOKEN),
+            "{values}: Debug shows the token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_custom_truststore_helm_values_open_a_jks_store_made_by_keytool() {
+    // The fixture made by keytool (crates/connector/tests/fixtures/jks/make.sh), password
+    // `changeit`, mounted where the values say, with `type: JKS` as the seed allows.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../connector/tests/fixtures/jks/truststore.jks");
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = dir.path().join("my_truststore.jks");
+    std::fs::copy(&fixture, &mounted).unwrap();
+    let (doc, gravitee_yml) =
+        edited_gravitee_yml("helm/values-custom-truststore.yaml", dir.path(), |block| {
+            let truststore = &mut block["integration"]["connector"]["ws"]["ssl"]["truststore"];
+            truststore["type"] = Value::from("JKS");
+            truststore["path"] = Value::from(mounted.display().to_string());
+        });
+    check_kubernetes_layout(&doc);
+    let registry = registry();
+    for (password, opens) in [("changeit", true), ("not-changeit", false)] {
+        let loaded = loader(dir.path(), &registry)
+            .env_vars(Vec::<(String, String)>::new())
+            .config_file(Some(gravitee_yml.clone()))
+            .kubernetes(truststore_secret(dir.path(), password).await)
+            .load()
+            .await
+            .unwrap();
+        let truststore = &loaded.config.integration.connector.ws.ssl.truststore;
+        assert_eq!(truststore.store_type.as_deref(), Some("JKS"));
+        assert_eq!(truststore.password.as_ref().unwrap().expose(), password);
+        if opens {
+            agent_accepts(&loaded.config, &registry).await;
+        } else {
+            let error = Connector::new(
+                &loaded.config.integration.connector,
+                &loaded.config.system.proxy,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                error.starts_with("integration.connector.ws.ssl.truststore.password:"),
+                "{error}"
+            );
+            assert!(!error.contains(password), "{error}");
+        }
+    }
+}

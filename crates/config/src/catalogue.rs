@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 /// Every key of the typed model ([`crate::AgentConfig`]), in catalogue syntax. A unit test checks
 /// that this list and the model's serde field names are the same.
 pub const MODEL_KEYS: &[&str] = &[
+    "cloud.enabled",
+    "cloud.gateUrl",
     "cloud.token",
     "integration.connector.commands.discoverTimeoutMs",
     "integration.connector.commands.maxConcurrent",

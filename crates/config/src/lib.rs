@@ -42,7 +42,9 @@
 //!
 //! After merging, `secret://` references are resolved ([`secrets`]: Kubernetes with the pod's
 //! service account, `secret://env/…`, `secret://file/…`), then the typed [`AgentConfig`] is
-//! read and validated. Each provider's `configuration` block is handed over untyped as a
+//! read, `cloud.token` is applied ([`cloud`]: a Gravitee Next-Gen Cloud token gives the
+//! endpoint and the credential when they are not configured) and the result is validated. Each
+//! provider's `configuration` block is handed over untyped as a
 //! [`federation_core::ProviderSettings`] that knows its key prefix and origins.
 //!
 //! ## Errors
@@ -53,6 +55,7 @@
 //! secrets, tokens) never appear in errors, logs or `Debug` output.
 
 pub mod catalogue;
+pub mod cloud;
 pub mod env;
 pub mod error;
 pub mod loader;
@@ -63,6 +66,7 @@ mod validate;
 pub mod yaml;
 
 pub use catalogue::{KeyCatalogue, MODEL_KEYS};
+pub use cloud::{CloudConnection, CloudToken};
 pub use env::GraviteeEnv;
 pub use error::ConfigError;
 pub use loader::{ConfigLoader, LoadedConfig};

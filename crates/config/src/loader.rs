@@ -11,6 +11,7 @@ use figment::providers::Serialized;
 use figment::value::Dict;
 
 use crate::catalogue::KeyCatalogue;
+use crate::cloud::CloudConnection;
 use crate::env::GraviteeEnv;
 use crate::error::ConfigError;
 use crate::model::{AgentConfig, SecretsConfig};
@@ -59,6 +60,9 @@ pub struct LoadedConfig {
     /// `tracing::warn!` while loading; a binary that sets up logging after loading should print
     /// these.
     pub warnings: Vec<String>,
+    /// What was made of `cloud.token` (derived endpoint, credential), when it is used; already
+    /// applied to `config` and logged.
+    pub cloud: Option<CloudConnection>,
 }
 
 impl ConfigLoader {
@@ -233,13 +237,18 @@ impl ConfigLoader {
                 origins.clone(),
             );
         }
+        let cloud = crate::cloud::apply(&mut config, &origins, std::time::SystemTime::now())?;
         validate(&config, &origins, &self.known_provider_types)?;
+        if let Some(cloud) = &cloud {
+            cloud.log(&config.integration.connector.ws.endpoints_cleaned());
+        }
 
         Ok(LoadedConfig {
             config,
             files: yamls.iter().map(|y| y.path().to_path_buf()).collect(),
             origins,
             warnings,
+            cloud,
         })
     }
 

@@ -396,12 +396,27 @@ impl Default for PrometheusConfig {
     }
 }
 
-/// `cloud.*`.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `cloud.*`: Gravitee Next-Gen Cloud (see [`crate::cloud`]).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct CloudConfig {
-    /// The Gravitee Cloud token for federation agents.
+    /// Whether `cloud.token` is used. Default true.
+    pub enabled: bool,
+    /// The Gravitee Cloud token for federation agents (a JWT).
     pub token: Option<Secret>,
+    /// The Cloud Gate base URL, `{cpg}` standing for the token's `cpg` claim. Default
+    /// `https://{cpg}.cloudgate.gravitee.io` (this agent's key, for tests and private gates).
+    pub gate_url: Option<String>,
+}
+
+impl Default for CloudConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+            gate_url: None,
+        }
+    }
 }
 
 /// `system.*`.

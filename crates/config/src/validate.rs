@@ -64,7 +64,8 @@ pub(crate) fn validate(
             "integration.connector.ws.endpoints".to_owned(),
             "is missing: set integration.connector.ws.endpoints[0] (env \
              gravitee_integration_connector_ws_endpoints_0) to the controller's URL, for example \
-             https://<apim-management-api>/integration-controller"
+             https://<apim-management-api>/integration-controller, or set cloud.token (Gravitee \
+             Next-Gen Cloud)"
                 .to_owned(),
         ));
     }

@@ -41,7 +41,7 @@ fn env_with_secrets() -> Vec<(String, String)> {
                 "gravitee_services_core_http_authentication_users_admin",
                 "adminadmin",
             ),
-            ("gravitee_cloud_token", "cloud-tok-5d1e9a"),
+            ("gravitee_cloud_token", CLOUD_TOKEN),
         ],
     )
 }
@@ -174,8 +174,9 @@ async fn no_provider_at_all() {
 
 #[tokio::test]
 async fn no_endpoint_configured() {
+    // (With a cloud token the endpoint is derived from it: see tests/cloud.rs.)
     let env = without(
-        env_with_secrets(),
+        without(env_with_secrets(), "gravitee_cloud_token"),
         "gravitee_integration_connector_ws_endpoints_0",
     );
     let text = error_of(env).await;

@@ -425,6 +425,8 @@ async fn references_gravitee_would_not_resolve_are_kept_as_text_with_a_warning()
             ("GRAVITEE_SECRETS_ENV_ENABLED", "false"),
             ("TOKEN", "x"),
             ("gravitee_cloud_token", "secret://env/TOKEN"),
+            // The text kept is not a JWT: only accepted because the token is not used.
+            ("gravitee_cloud_enabled", "false"),
             (
                 "gravitee_integration_connector_ws_ssl_truststore_password",
                 "secret://kubernetes/no-key",

@@ -146,12 +146,12 @@ async fn helm_gravitee_yml_loads_into_the_same_configuration() {
 async fn the_compose_files_optional_cloud_token_line_works() {
     let env = with(
         compose_environment(&fixture("docker-compose.yml"), &fixture("seed.env")),
-        &[("gravitee_cloud_token", "cloud-tok-5d1e9a")],
+        &[("gravitee_cloud_token", CLOUD_TOKEN)],
     );
     let loaded = Sandbox::new().loader(env).load().await.unwrap();
     assert_eq!(
         loaded.config.cloud.token.as_ref().map(|t| t.expose()),
-        Some("cloud-tok-5d1e9a")
+        Some(CLOUD_TOKEN)
     );
 }
 
@@ -186,7 +186,7 @@ async fn helm_custom_certificate_values_resolve_the_truststore_password_from_kub
     );
     assert_eq!(
         loaded.config.cloud.token.as_ref().map(|t| t.expose()),
-        Some("cloud-tok-5d1e9a")
+        Some(CLOUD_TOKEN)
     );
     assert_eq!(
         kube.requests(),

@@ -3,11 +3,16 @@
 //!
 //! `integration.connector.ws.ssl.*` as the reference connector reads it:
 //! - no truststore: the platform's roots (`rustls-native-certs`);
-//! - `truststore.type` `PEM` (path or base64 `content`), `PKCS12` (path or base64 `content`,
-//!   `password`); `JKS` is refused with the `keytool` command that converts it;
+//! - `truststore.type` `PEM` (path or base64 `content`), `PKCS12` or `JKS` (path or base64
+//!   `content`, `password`): trusted certificate entries (and the certificates of key entries);
 //! - `trustAll`: any certificate (logged as a warning);
 //! - `verifyHost: false`: the chain is verified, the host name is not;
-//! - `keystore.type` `PKCS12`: a client certificate.
+//! - `keystore.type` `PKCS12` or `JKS`: a client certificate (private key and chain).
+//!
+//! As Java's keystores do since Java 9 (`keystore.type.compat`), `JKS` and `PKCS12` each open
+//! both formats: the file's first bytes decide (a JKS file starts with `0xFEEDFEED`, see
+//! [`jks`]). A JKS store's integrity digest is checked when a password is set; a wrong password
+//! is an error naming `….password`, at start, not a TLS failure later.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +29,10 @@ use rustls::{
 };
 
 use crate::error::ConnectorError;
+
+mod jks;
+
+use jks::{JksError, JksStore};
 
 const TRUSTSTORE: &str = "integration.connector.ws.ssl.truststore";
 const KEYSTORE: &str = "integration.connector.ws.ssl.keystore";
@@ -100,26 +109,44 @@ fn store_bytes(store: &StoreConfig, key: &str) -> Result<Vec<u8>, ConnectorError
     })
 }
 
-fn jks_refused(key: &str) -> ConnectorError {
-    ConnectorError::setting(
-        &format!("{key}.type"),
-        "JKS stores are not supported; convert the store to PKCS12 with \
-         `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12` \
-         and set type: PKCS12",
-    )
-}
-
 fn password(store: &StoreConfig) -> &str {
     store.password.as_ref().map_or("", |p| p.expose())
 }
 
-fn open_pkcs12(store: &StoreConfig, key: &str) -> Result<p12_keystore::KeyStore, ConnectorError> {
+/// An opened keystore or truststore, whatever its configured type says.
+enum Opened {
+    Jks(JksStore),
+    Pkcs12(p12_keystore::KeyStore),
+}
+
+/// Reads the store and opens it by its content (JKS magic or PKCS12), as Java does.
+fn open_store(store: &StoreConfig, key: &str, configured: &str) -> Result<Opened, ConnectorError> {
     let data = store_bytes(store, key)?;
+    if jks::looks_like_jks(&data) {
+        if configured != "JKS" {
+            tracing::info!(
+                key,
+                "{key}.type is {configured} but the store is a JKS file: read as JKS, as Java does."
+            );
+        }
+        // No password: the digest is not checked (Java's `load(stream, null)`).
+        let checked = Some(password(store)).filter(|p| !p.is_empty());
+        return JksStore::parse(&data, checked)
+            .map(Opened::Jks)
+            .map_err(|e| jks_error(key, &e));
+    }
+    if configured == "JKS" {
+        tracing::info!(
+            key,
+            "{key}.type is JKS but the store is not a JKS file: read as PKCS12, as Java does."
+        );
+    }
     p12_keystore::KeyStore::from_pkcs12(
         &data,
         password(store),
         p12_keystore::Pkcs12ImportPolicy::Relaxed,
     )
+    .map(Opened::Pkcs12)
     .map_err(|e| {
         ConnectorError::setting(
             key,
@@ -128,8 +155,28 @@ fn open_pkcs12(store: &StoreConfig, key: &str) -> Result<p12_keystore::KeyStore,
     })
 }
 
+fn jks_error(key: &str, error: &JksError) -> ConnectorError {
+    match error {
+        JksError::Integrity | JksError::KeyPassword(_) => ConnectorError::setting(
+            &format!("{key}.password"),
+            format!("does not open the JKS store: it {error}"),
+        ),
+        _ => ConnectorError::setting(key, format!("the store {error}")),
+    }
+}
+
+fn alias_matches(configured: Option<&str>, alias: &str, jks: bool) -> bool {
+    match configured {
+        None => true,
+        // keytool stores JKS aliases in lower case; Java compares them ignoring case.
+        Some(wanted) if jks => wanted.eq_ignore_ascii_case(alias),
+        Some(wanted) => wanted == alias,
+    }
+}
+
 fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError> {
     let mut roots = RootCertStore::empty();
+    let wanted = truststore.alias.as_deref();
     let certificates: Vec<CertificateDer<'static>> = match store_type(truststore).as_deref() {
         None => {
             let found = rustls_native_certs::load_native_certs();
@@ -151,31 +198,45 @@ fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError>
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ConnectorError::setting(TRUSTSTORE, format!("invalid PEM: {e}")))?
         }
-        Some("PKCS12" | "P12" | "PFX") => {
-            let store = open_pkcs12(truststore, TRUSTSTORE)?;
+        Some(kind @ ("PKCS12" | "P12" | "PFX" | "JKS")) => {
             let mut certs = Vec::new();
-            for (alias, entry) in store.entries() {
-                if truststore.alias.as_deref().is_some_and(|a| a != alias) {
-                    continue;
+            match open_store(truststore, TRUSTSTORE, kind)? {
+                Opened::Jks(store) => {
+                    for (alias, der) in store.certificates {
+                        if alias_matches(wanted, &alias, true) {
+                            certs.push(CertificateDer::from(der));
+                        }
+                    }
+                    for entry in store.keys {
+                        if alias_matches(wanted, &entry.alias, true) {
+                            certs.extend(entry.chain.into_iter().map(CertificateDer::from));
+                        }
+                    }
                 }
-                match entry {
-                    p12_keystore::KeyStoreEntry::Certificate(cert) => {
-                        certs.push(CertificateDer::from(cert.as_der().to_vec()));
+                Opened::Pkcs12(store) => {
+                    for (alias, entry) in store.entries() {
+                        if !alias_matches(wanted, alias, false) {
+                            continue;
+                        }
+                        match entry {
+                            p12_keystore::KeyStoreEntry::Certificate(cert) => {
+                                certs.push(CertificateDer::from(cert.as_der().to_vec()));
+                            }
+                            p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => {
+                                certs.extend(
+                                    chain
+                                        .certs()
+                                        .iter()
+                                        .map(|c| CertificateDer::from(c.as_der().to_vec())),
+                                );
+                            }
+                            p12_keystore::KeyStoreEntry::Secret(_) => {}
+                        }
                     }
-                    p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => {
-                        certs.extend(
-                            chain
-                                .certs()
-                                .iter()
-                                .map(|c| CertificateDer::from(c.as_der().to_vec())),
-                        );
-                    }
-                    p12_keystore::KeyStoreEntry::Secret(_) => {}
                 }
             }
             certs
         }
-        Some("JKS") => return Err(jks_refused(TRUSTSTORE)),
         Some(other) => {
             return Err(ConnectorError::setting(
                 &format!("{TRUSTSTORE}.type"),
@@ -202,23 +263,58 @@ fn root_store(truststore: &StoreConfig) -> Result<RootCertStore, ConnectorError>
 type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
 fn client_identity(keystore: &StoreConfig) -> Result<Option<Identity>, ConnectorError> {
-    match store_type(keystore).as_deref() {
-        None => Ok(None),
-        Some("PKCS12" | "P12" | "PFX") => {
-            let store = open_pkcs12(keystore, KEYSTORE)?;
-            let chain = match keystore.alias.as_deref() {
+    let kind = match store_type(keystore) {
+        None => return Ok(None),
+        Some(kind) => kind,
+    };
+    if !matches!(kind.as_str(), "PKCS12" | "P12" | "PFX" | "JKS") {
+        return Err(ConnectorError::setting(
+            &format!("{KEYSTORE}.type"),
+            format!("`{kind}` is not a keystore type (PKCS12, JKS or NONE)"),
+        ));
+    }
+    let wanted = keystore.alias.as_deref();
+    let no_alias = |alias: &str| {
+        ConnectorError::setting(
+            &format!("{KEYSTORE}.alias"),
+            format!("no private key entry named `{alias}`"),
+        )
+    };
+    let no_key = || ConnectorError::setting(KEYSTORE, "contains no private key");
+    match open_store(keystore, KEYSTORE, &kind)? {
+        Opened::Jks(store) => {
+            let entry = match wanted {
+                Some(alias) => store
+                    .keys
+                    .into_iter()
+                    .find(|e| alias_matches(Some(alias), &e.alias, true))
+                    .ok_or_else(|| no_alias(alias))?,
+                None => store.keys.into_iter().next().ok_or_else(no_key)?,
+            };
+            let key = entry
+                .decrypt(password(keystore))
+                .map_err(|e| jks_error(KEYSTORE, &e))?;
+            if entry.chain.is_empty() {
+                return Err(ConnectorError::setting(
+                    KEYSTORE,
+                    format!("the private key `{}` has no certificate", entry.alias),
+                ));
+            }
+            let certs = entry.chain.into_iter().map(CertificateDer::from).collect();
+            Ok(Some((
+                certs,
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+            )))
+        }
+        Opened::Pkcs12(store) => {
+            let chain = match wanted {
                 Some(alias) => match store.entry(alias) {
                     Some(p12_keystore::KeyStoreEntry::PrivateKeyChain(chain)) => Some(chain),
-                    _ => {
-                        return Err(ConnectorError::setting(
-                            &format!("{KEYSTORE}.alias"),
-                            format!("no private key entry named `{alias}`"),
-                        ));
-                    }
+                    _ => return Err(no_alias(alias)),
                 },
                 None => store.private_key_chain().map(|(_, chain)| chain),
             }
-            .ok_or_else(|| ConnectorError::setting(KEYSTORE, "contains no private key"))?;
+            .ok_or_else(no_key)?;
             let certs = chain
                 .certs()
                 .iter()
@@ -227,11 +323,6 @@ fn client_identity(keystore: &StoreConfig) -> Result<Option<Identity>, Connector
             let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
             Ok(Some((certs, key)))
         }
-        Some("JKS") => Err(jks_refused(KEYSTORE)),
-        Some(other) => Err(ConnectorError::setting(
-            &format!("{KEYSTORE}.type"),
-            format!("`{other}` is not a keystore type (PKCS12, JKS or NONE)"),
-        )),
     }
 }
 
@@ -332,21 +423,21 @@ mod tests {
     use federation_core::Secret;
 
     #[test]
-    fn jks_is_refused_with_the_conversion_command() {
+    fn a_jks_type_with_a_missing_file_names_the_path() {
         let ssl = SslConfig {
             truststore: StoreConfig {
                 store_type: Some("jks".into()),
-                path: Some("/x.jks".into()),
+                path: Some("/nonexistent/x.jks".into()),
                 ..StoreConfig::default()
             },
             ..SslConfig::default()
         };
         let err = client_config(&ssl).unwrap_err().to_string();
         assert!(
-            err.starts_with("integration.connector.ws.ssl.truststore.type"),
+            err.starts_with("integration.connector.ws.ssl.truststore.path: cannot read"),
             "{err}"
         );
-        assert!(err.contains("keytool -importkeystore"), "{err}");
+        assert!(!err.contains("keytool"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! TLS and proxy settings against the simulator serving `wss://` on loopback, with certificates
 //! made for the test: PEM and PKCS12 truststores, trustAll, verifyHost, a PKCS12 client
-//! certificate, the platform roots refusing a private CA, and an HTTP CONNECT proxy.
+//! certificate, the platform roots refusing a private CA, and an HTTP CONNECT proxy; JKS
+//! truststores and keystores made by a real keytool (`fixtures/jks/make.sh`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +19,7 @@ use federation_simulator::Simulator;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
 };
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -332,4 +334,174 @@ async fn an_http_connect_proxy_with_credentials() {
         error.contains("integration.connector.ws.proxy.type"),
         "{error}"
     );
+}
+
+/// The JKS fixtures made by a real keytool (`tests/fixtures/jks/make.sh`).
+fn jks_fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/jks/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn jks_store(kind: &str, name: &str, password: Option<&str>) -> StoreConfig {
+    StoreConfig {
+        store_type: Some(kind.into()),
+        path: Some(jks_fixture(name)),
+        password: password.map(Secret::new),
+        ..StoreConfig::default()
+    }
+}
+
+/// The simulator serving the keytool-made server identity (`server.p12`, read with
+/// p12-keystore, not with the agent's reader), requiring client certificates from the
+/// fixtures' CA.
+async fn keytool_simulator() -> Simulator {
+    let data = std::fs::read(jks_fixture("server.p12")).unwrap();
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        &data,
+        "server-pass",
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .unwrap();
+    let (_, chain) = store.private_key_chain().unwrap();
+    let certs: Vec<CertificateDer<'static>> = chain
+        .certs()
+        .iter()
+        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
+    let ca = CertificateDer::pem_file_iter(jks_fixture("ca.pem"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let provider = federation_connector::crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let tls = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    simulator_with(&[("int-1", "memory")], move |mut c| {
+        c.tls = Some(tls);
+        c
+    })
+    .await
+}
+
+fn connector_error(config: &ConnectorConfig) -> String {
+    federation_connector::Connector::new(config, &ProxyConfig::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[tokio::test]
+async fn jks_truststore_and_client_keystore_made_by_keytool() {
+    let sim = keytool_simulator().await;
+    let mut config = connector_config(&sim.endpoint());
+    config.ws.ssl.truststore = jks_store("JKS", "truststore.jks", Some("changeit"));
+    let (ok, error) = connects(&sim, &config).await;
+    assert!(!ok, "the controller requires a client certificate");
+    assert!(error.is_some());
+
+    config.ws.ssl.keystore = jks_store("JKS", "client.jks", Some("client-pass"));
+    assert!(
+        connects(&sim, &config).await.0,
+        "JKS truststore and JKS client keystore (EC key)"
+    );
+
+    // The alias, as keytool stores it or in another case (Java ignores the case).
+    config.ws.ssl.keystore.alias = Some("CLIENT".into());
+    assert!(connects(&sim, &config).await.0, "alias CLIENT");
+    config.ws.ssl.keystore.alias = Some("other".into());
+    assert_eq!(
+        connector_error(&config),
+        "integration.connector.ws.ssl.keystore.alias: no private key entry named `other`"
+    );
+    config.ws.ssl.keystore.alias = None;
+
+    // Without a password a truststore's digest is not checked (Java's `load(stream, null)`).
+    config.ws.ssl.truststore.password = None;
+    assert!(
+        connects(&sim, &config).await.0,
+        "truststore without password"
+    );
+
+    // By base64 content instead of a path.
+    config.ws.ssl.truststore = StoreConfig {
+        store_type: Some("jks".into()),
+        content: Some(Secret::new(
+            base64::engine::general_purpose::STANDARD
+                .encode(std::fs::read(jks_fixture("truststore.jks")).unwrap()),
+        )),
+        password: Some(Secret::new("changeit")),
+        ..StoreConfig::default()
+    };
+    assert!(connects(&sim, &config).await.0, "truststore content");
+}
+
+#[tokio::test]
+async fn wrong_jks_passwords_name_the_password_key() {
+    let mut config = connector_config("https://127.0.0.1:9/integration-controller");
+    config.ws.ssl.truststore = jks_store("JKS", "truststore.jks", Some("n0t-changeit"));
+    let error = connector_error(&config);
+    assert_eq!(
+        error,
+        "integration.connector.ws.ssl.truststore.password: does not open the JKS store: it \
+         failed its integrity check: the password is wrong or the file was changed"
+    );
+
+    config.ws.ssl.truststore = jks_store("JKS", "truststore.jks", Some("changeit"));
+    config.ws.ssl.keystore = jks_store("JKS", "client.jks", Some("n0t-client-pass"));
+    let error = connector_error(&config);
+    assert!(
+        error.starts_with("integration.connector.ws.ssl.keystore.password: does not open"),
+        "{error}"
+    );
+    assert!(!error.contains("n0t-client-pass"), "{error}");
+
+    // A keystore needs its password to decrypt the key, even without a digest check.
+    config.ws.ssl.keystore.password = None;
+    let error = connector_error(&config);
+    assert_eq!(
+        error,
+        "integration.connector.ws.ssl.keystore.password: does not open the JKS store: it \
+         cannot decrypt the private key `client`: the password is wrong"
+    );
+
+    // A file that is neither JKS nor PKCS12.
+    config.ws.ssl.keystore = jks_store("JKS", "ca.pem", Some("x"));
+    let error = connector_error(&config);
+    assert!(
+        error.starts_with("integration.connector.ws.ssl.keystore: cannot open the PKCS12 store"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn jks_and_pkcs12_types_each_open_both_formats_as_java_does() {
+    let sim = keytool_simulator().await;
+    let mut config = connector_config(&sim.endpoint());
+    // type: PKCS12 with a JKS file, type: JKS with a PKCS12 file (the server's chain holds the
+    // CA).
+    config.ws.ssl.truststore = jks_store("PKCS12", "truststore.jks", Some("changeit"));
+    config.ws.ssl.keystore = jks_store("PKCS12", "client.jks", Some("client-pass"));
+    assert!(connects(&sim, &config).await.0, "PKCS12 type, JKS files");
+    config.ws.ssl.truststore = jks_store("JKS", "server.p12", Some("server-pass"));
+    assert!(
+        connects(&sim, &config).await.0,
+        "JKS type, PKCS12 truststore"
+    );
+
+    // The RSA key of server.jks decrypts and matches its certificate (rustls checks both).
+    config.ws.ssl.keystore = jks_store("JKS", "server.jks", Some("server-pass"));
+    federation_connector::Connector::new(&config, &ProxyConfig::default()).unwrap();
 }

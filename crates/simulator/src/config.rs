@@ -33,6 +33,9 @@ pub struct SimulatorConfig {
     pub path_prefix: String,
     /// The bearer token agents must send (`Authorization: bearer <token>`); `None` accepts any.
     pub token: Option<String>,
+    /// A Gravitee Cloud token also accepted as `Authorization: Bearer <cloud token>`, as Cloud
+    /// Gate does in front of the controller (serve with `path_prefix` `/apim/integration`).
+    pub cloud_token: Option<String>,
     /// The integrations HELLO is checked against.
     pub integrations: Vec<IntegrationDef>,
     /// HEALTH_CHECK period (APIM: 30 s).
@@ -56,6 +59,7 @@ impl Default for SimulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             path_prefix: "/integration-controller".to_owned(),
             token: None,
+            cloud_token: None,
             integrations: Vec::new(),
             health_check_interval: Duration::from_secs(30),
             ping_interval: Duration::from_secs(5),
@@ -83,6 +87,12 @@ impl SimulatorConfig {
     /// Requires this bearer token.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Also accepts this Gravitee Cloud token (`Authorization: Bearer <cloud token>`).
+    pub fn cloud_token(mut self, token: impl Into<String>) -> Self {
+        self.cloud_token = Some(token.into());
         self
     }
 }

@@ -77,7 +77,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
         let authorized = match &check_inner.config.token {
             None => true,
             Some(expected) => token.as_deref() == Some(expected.as_str()),
-        };
+        } || (check_inner.config.cloud_token.is_some()
+            && token.as_deref() == check_inner.config.cloud_token.as_deref());
         let prefix = check_inner.config.path_prefix.trim_end_matches('/');
         let path_ok = path == EXCHANGE_PATH || path == format!("{prefix}{EXCHANGE_PATH}");
         let forced = check_inner.state().forced_statuses.pop_front();

@@ -19,12 +19,17 @@ pub const AWS_KEYS: [&str; 5] = [
     "secretAccessKey",
 ];
 
+/// A Gravitee Cloud token for the tests (a JWT with the claims the agent needs, `cpg` `eu`,
+/// expiring in 2100; the signature is not a real one, and the agent does not check it). Also in
+/// `fixtures/helm-values-custom-cert.yaml`.
+pub const CLOUD_TOKEN: &str = "eyJraWQiOiJzYWFzIiwiYWxnIjoiUlM1MTIifQ.eyJzdWIiOiJmZWQtYWdlbnQtdGVzdCIsIm9yZyI6Im9yZy01ZDFlOWEiLCJlbnZzIjpbImVudi01ZDFlOWEiXSwiY3BnIjoiZXUiLCJhdWQiOiJDbG91ZEdhdGUiLCJzY29wZXMiOlsiaW50ZWdyYXRpb24iXSwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLTVkMWU5YQ";
+
 /// Secret values used by the fixtures: none may appear in errors or `Debug` output.
 pub const SECRET_VALUES: [&str; 5] = [
     "tok-3f9a1c2e7b5d4e8f",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "adminadmin",
-    "cloud-tok-5d1e9a",
+    CLOUD_TOKEN,
     "p12-pass-7781",
 ];
 
