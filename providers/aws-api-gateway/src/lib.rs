@@ -86,6 +86,7 @@ mod factory;
 pub mod limiter;
 pub mod mapping;
 pub mod operator;
+pub mod plans;
 mod provider;
 pub mod settings;
 pub mod subscription;
