@@ -58,9 +58,10 @@ pub const SUBSCRIPTIONS_REFUSED: &str = "federation_aws_subscriptions_refused_to
 /// another replica's).
 pub const KEY_RACES: &str = "federation_aws_key_races_total";
 
-/// How long a replica that sees keys created in the same instant waits for the replica that
-/// saw only its own key to attach it (which marks it as the one replied), before choosing by id.
-pub const TIE_WAIT: Duration = Duration::from_secs(10);
+/// How long a replica whose key was created in the same second as another replica's waits for
+/// that race to resolve (the other key attached, or deleted by its replica) before keeping the
+/// smallest id: only reached when the other replica died mid-race or AWS throttles it hard.
+pub const TIE_WAIT: Duration = Duration::from_secs(20);
 const TIE_POLL: Duration = Duration::from_millis(200);
 const PAGE_LIMIT: i32 = 500;
 const MAX_PAGES: usize = 10_000;
@@ -443,23 +444,12 @@ impl AwsApiGatewayProvider {
         plan_id: &str,
         own: &FoundKey,
     ) -> Result<FoundKey, ProviderError> {
-        let settled = match self.find_keys(target, name).await {
-            Ok(found) => {
-                self.converge(target, name, plan_id, Some(own), found.unwrap_or_default())
-                    .await
-            }
-            Err(err) => Err(err),
-        };
-        let winner = match settled {
-            Ok(winner) => winner,
-            Err(err) => {
-                // The key is not attached yet: remove it rather than leave it unexplained.
-                if let Err(delete_err) = delete_key(target, &own.id).await {
-                    tracing::warn!(api_key_id = %own.id, error = %delete_err, "Could not delete the key just created.");
-                }
-                return Err(err);
-            }
-        };
+        // On an error the new key stays, attached to no plan (it opens nothing): the next
+        // delivery finds it by name, and UNSUBSCRIBE deletes it by name.
+        let found = self.find_keys(target, name).await?.unwrap_or_default();
+        let winner = self
+            .converge(target, name, plan_id, Some(own), found)
+            .await?;
         if winner.id != own.id {
             metrics::counter!(KEY_RACES, "outcome" => "lost").increment(1);
             tracing::info!(

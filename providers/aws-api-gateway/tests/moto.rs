@@ -920,7 +920,7 @@ mod counters {
             let cell = self
                 .0
                 .lock()
-                .unwrap()
+                .expect("counters lock")
                 .entry(render(key))
                 .or_default()
                 .clone();
@@ -953,7 +953,7 @@ mod counters {
         counts()
             .0
             .lock()
-            .unwrap()
+            .expect("counters lock")
             .get(rendered)
             .map_or(0, |c| c.0.load(Ordering::Relaxed))
     }
@@ -966,7 +966,7 @@ async fn keys_named(client: &aws_sdk_apigateway::Client, name: &str) -> Vec<Stri
         .name_query(name)
         .send()
         .await
-        .unwrap()
+        .expect("GetApiKeys")
         .items()
         .iter()
         .filter(|k| k.name() == Some(name))
@@ -988,7 +988,7 @@ async fn detach_stage(client: &aws_sdk_apigateway::Client, plan: &str, api_id: &
         )
         .send()
         .await
-        .unwrap();
+        .expect("UpdateUsagePlan");
 }
 
 const REFUSED: &str = "federation_aws_subscriptions_refused_total";
