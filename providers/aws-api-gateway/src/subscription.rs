@@ -451,7 +451,7 @@ impl AwsApiGatewayProvider {
             .converge(target, name, plan_id, Some(own), found)
             .await?;
         if winner.id != own.id {
-            metrics::counter!(KEY_RACES, "outcome" => "lost").increment(1);
+            race("lost");
             tracing::info!(
                 api_key_id = %own.id,
                 winner = %winner.id,
@@ -497,7 +497,7 @@ impl AwsApiGatewayProvider {
         }
         let count_won = |winner: &FoundKey| {
             if own.is_none_or(|o| o.id == winner.id) {
-                metrics::counter!(KEY_RACES, "outcome" => "won").increment(1);
+                race("won");
             }
         };
         let mut own = own;
@@ -749,7 +749,29 @@ fn oldest(keys: &mut [FoundKey]) -> usize {
 }
 
 fn refused(reason: &'static str) {
+    describe_metrics();
     metrics::counter!(SUBSCRIPTIONS_REFUSED, "reason" => reason).increment(1);
+}
+
+fn race(outcome: &'static str) {
+    describe_metrics();
+    metrics::counter!(KEY_RACES, "outcome" => outcome).increment(1);
+}
+
+fn describe_metrics() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            SUBSCRIPTIONS_REFUSED,
+            "SUBSCRIBEs refused before any AWS key was created, by reason (stage_not_in_plan, \
+             plan_not_found, api_not_found, invalid_api_id)."
+        );
+        metrics::describe_counter!(
+            KEY_RACES,
+            "Subscriptions for which replicas raced and several keys carried the name, by \
+             outcome (won, lost)."
+        );
+    });
 }
 
 fn plan_display(name: &str) -> String {
