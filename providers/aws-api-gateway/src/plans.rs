@@ -1,7 +1,7 @@
 //! Usage plans as a SUBSCRIBE sees them: which `{restApiId, stage}` pairs each plan covers.
 //!
 //! A key attached to a usage plan opens every stage of that plan, so before a key is created the
-//! subscription's plan must still cover the subscribed stage ([`PlanCache::plan`] with a
+//! subscription's plan must still cover the subscribed stage (`PlanCache::plan` with a
 //! predicate). Plans are listed with `GetUsagePlans` (paged; in the seed's minimum policy) and
 //! cached per target for [`TTL`]. An answer the cache cannot give (plan unknown, stage not
 //! covered) refreshes the cache once before it is believed, so a plan changed in AWS a moment
