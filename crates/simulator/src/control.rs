@@ -274,6 +274,46 @@ impl Simulator {
         }
     }
 
+    /// Sends a command to one of the integration's connections, the `nth` accepted (0-based,
+    /// oldest first), and waits for its reply: for replicas of an agent on one integration,
+    /// where APIM may send a command to any of them.
+    pub async fn send_command_to(
+        &self,
+        integration_id: &str,
+        nth: usize,
+        command: &Command,
+    ) -> Result<Reply, SimError> {
+        let (out, pending, closed) = {
+            let state = self.inner.state();
+            let channel = state
+                .channels
+                .iter()
+                .filter(|c| c.integration_id == integration_id)
+                .nth(nth)
+                .ok_or_else(|| {
+                    SimError::NotConnected(format!("{integration_id} (connection #{nth})"))
+                })?;
+            (
+                channel.out.clone(),
+                channel.pending.clone(),
+                channel.closed.clone(),
+            )
+        };
+        let rx = pending.add(&command.id);
+        out.send(Out::Ws(WsMessage::Binary(command.encode().into())))
+            .await
+            .map_err(|_| SimError::Closed)?;
+        let timeout = self.inner.config.reply_timeout;
+        tokio::select! {
+            reply = rx => reply.map_err(|_| SimError::Closed),
+            () = closed.cancelled() => Err(SimError::Closed),
+            () = tokio::time::sleep(timeout) => Err(SimError::Timeout {
+                command_type: command.command_type().to_string(),
+                timeout,
+            }),
+        }
+    }
+
     /// Sends a raw WebSocket message on the integration's connection (for protocol tests).
     pub async fn send_raw(&self, integration_id: &str, message: WsMessage) -> Result<(), SimError> {
         let out = self.channel_out(integration_id)?;

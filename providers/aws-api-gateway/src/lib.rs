@@ -46,12 +46,14 @@
 //! 1,000 APIs); a full ingest adds `GetStages` per API and `GetExport` per stage, only for the
 //! selected ids. See [`discovery`].
 //!
-//! Subscribing creates an enabled key `gravitee-{graviteeSubscriptionId}` (`CreateApiKey`) and
-//! attaches it to the usage plan (`CreateUsagePlanKey`); the reply carries the key value and the
-//! metadata revoking needs (`apiKeyId`, `usagePlanId`, `region`, plus `account`/`roleArn` in
-//! multi-account mode). The same subscription twice gets the same key. Revoking deletes the key;
-//! a key already gone is success. Only `API_KEY` subscriptions are supported. See
-//! [`subscription`].
+//! Subscribing first checks that the usage plan still covers the stage and that the stage
+//! exists (a key on that plan opens all its APIs; see [`plans`]), then creates an enabled key
+//! `gravitee-{graviteeSubscriptionId}` (`CreateApiKey`) and attaches it to the usage plan
+//! (`CreateUsagePlanKey`); the reply carries the key value and the metadata revoking needs
+//! (`apiKeyId`, `usagePlanId`, `region`, plus `account`/`roleArn` in multi-account mode). The
+//! same subscription twice gets the same key, also when two replicas of the agent receive it at
+//! once (with `GetApiKeys` granted). Revoking deletes every key named for the subscription; a key
+//! already gone is success. Only `API_KEY` subscriptions are supported. See [`subscription`].
 //!
 //! ## Quotas, retries and errors
 //!
@@ -86,6 +88,7 @@ mod factory;
 pub mod limiter;
 pub mod mapping;
 pub mod operator;
+pub mod plans;
 mod provider;
 pub mod settings;
 pub mod subscription;

@@ -1,23 +1,40 @@
 //! Subscriptions: one API key per Gravitee subscription, attached to the usage plan.
 //!
-//! `subscribe` = `CreateApiKey` (enabled, name `gravitee-{graviteeSubscriptionId}`, generated
-//! value) + `CreateUsagePlanKey`. The reply's metadata (`apiKeyId`, `usagePlanId`, `region`, and
-//! `account`/`roleArn` in multi-account mode) is everything `revoke` needs: `UNSUBSCRIBE` brings
-//! it back. A subscription delivered twice gets the same key, from an in-process cache or, across
-//! restarts, from `GetApiKeys` by name (which needs `apigateway:GET` on `/apikeys`, absent from
-//! the seed's minimum policy: without it the cache is the only guard, and one warning says so).
-//! `revoke` = `DeleteApiKey`; a key already gone is success.
+//! `subscribe`:
+//! 1. the usage plan (`metadata.planId`) must still cover the subscribed stage
+//!    (`{restApiId}:{stage}`), and the stage must exist (`GetUsagePlans`, cached per target, see
+//!    [`crate::plans`]; `GetStage`). Otherwise nothing is created: a key on a plan that no longer
+//!    covers the API would open the plan's other APIs. Refusals are counted in
+//!    [`SUBSCRIPTIONS_REFUSED`];
+//! 2. the key named `gravitee-{graviteeSubscriptionId}` is looked up (`GetApiKeys` by name); if
+//!    none exists it is created (`CreateApiKey`, enabled, generated value) and looked up again;
+//! 3. when several keys carry the name (two replicas raced on one subscription), every replica
+//!    keeps the same one, see [`winner`]; a replica whose key lost deletes it;
+//! 4. the winner is attached to the usage plan (`CreateUsagePlanKey`).
+//!
+//! The reply's metadata (`apiKeyId`, `usagePlanId`, `region`, and `account`/`roleArn` in
+//! multi-account mode) is everything `revoke` needs: `UNSUBSCRIBE` brings it back. A subscription
+//! delivered twice to one process gets the same key from an in-process cache.
+//!
+//! `revoke` = `DeleteApiKey` of the metadata's `apiKeyId` and of every key named for the
+//! subscription; a key already gone is success. It checks nothing about the API, so a key on a
+//! plan or stage that changed can always be closed.
+//!
+//! Finding keys by name needs `apigateway:GET` on `/apikeys`, absent from the seed's minimum
+//! policy. Without it the process cache is the only guard against duplicates (one warning says
+//! so): a restarted agent or a second replica creates a second key.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use federation_core::{ProviderError, Secret, Subscription, SubscriptionResult};
 
-use crate::discovery::list_usage_plans;
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::mapping::{META_ACCOUNT, META_REGION, region_of_invoke_url, split_api_id};
+use crate::plans::{PlanCache, key_attached};
 use crate::provider::AwsApiGatewayProvider;
 use crate::target::Target;
 
@@ -31,6 +48,23 @@ pub const META_SUB_REGION: &str = "region";
 pub const META_SUB_ACCOUNT: &str = "account";
 /// Subscription metadata key: the assumed role (multi-account mode).
 pub const META_SUB_ROLE: &str = "roleArn";
+
+/// SUBSCRIBEs refused before any key was created, by `reason`: `stage_not_in_plan` (the usage
+/// plan no longer covers the stage), `plan_not_found`, `api_not_found` (the REST API or stage
+/// is gone), `invalid_api_id` (not `{restApiId}:{stage}`).
+pub const SUBSCRIPTIONS_REFUSED: &str = "federation_aws_subscriptions_refused_total";
+/// Subscriptions for which this process saw several keys with the subscription's name (replicas
+/// racing), by `outcome`: `won` (its key kept, or the key it found), `lost` (its key deleted for
+/// another replica's).
+pub const KEY_RACES: &str = "federation_aws_key_races_total";
+
+/// How long a replica whose key was created in the same second as another replica's waits for
+/// that race to resolve (the other key attached, or deleted by its replica) before keeping the
+/// smallest id: only reached when the other replica died mid-race or AWS throttles it hard.
+pub const TIE_WAIT: Duration = Duration::from_secs(20);
+const TIE_POLL: Duration = Duration::from_millis(200);
+const PAGE_LIMIT: i32 = 500;
+const MAX_PAGES: usize = 10_000;
 
 /// The AWS key name for a Gravitee subscription.
 pub fn key_name(gravitee_subscription_id: &str) -> String {
@@ -52,6 +86,8 @@ pub(crate) struct IssuedKeys {
     keys: Mutex<HashMap<String, IssuedKey>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     warned_lookup_denied: AtomicBool,
+    /// The usage plans of each target, for the coverage check.
+    plans: PlanCache,
 }
 
 impl IssuedKeys {
@@ -180,16 +216,90 @@ impl AwsApiGatewayProvider {
             return Ok(index);
         }
         for &index in &candidates {
-            let plans = list_usage_plans(&self.targets[index]).await?;
-            if plans.iter().any(|p| p.id == plan_id) {
+            let found = self
+                .issued
+                .plans
+                .plan(index, &self.targets[index], plan_id, |_| true)
+                .await?;
+            if found.is_some() {
                 lock(&self.plan_routes).insert(plan_id.to_owned(), index);
                 return Ok(index);
             }
         }
+        refused("plan_not_found");
         Err(ProviderError::NotFound(format!(
-            "usage plan {plan_id} was not found in {}",
+            "usage plan {plan_id} was not found in {}: remove the Gravitee plan, or add the \
+             region/role holding it to the configuration; no API key was created",
             self.describe(&routing)
         )))
+    }
+
+    /// Refuses a SUBSCRIBE whose usage plan no longer covers the stage, or whose REST API or
+    /// stage is gone: a key on that plan would open the plan's other APIs.
+    async fn check_plan_covers(
+        &self,
+        index: usize,
+        api_id: &str,
+        rest_api_id: &str,
+        stage: &str,
+        plan_id: &str,
+    ) -> Result<(), ProviderError> {
+        let target = &self.targets[index];
+        let plan = self
+            .issued
+            .plans
+            .plan(index, target, plan_id, |p| p.covers(rest_api_id, stage))
+            .await?;
+        let Some(plan) = plan else {
+            refused("plan_not_found");
+            return Err(ProviderError::NotFound(format!(
+                "usage plan {plan_id} does not exist in {}: remove the Gravitee plan; no API key \
+                 was created",
+                target.label()
+            )));
+        };
+        if !plan.covers(rest_api_id, stage) {
+            refused("stage_not_in_plan");
+            tracing::warn!(
+                api_id,
+                usage_plan = plan_id,
+                target_label = %target.label(),
+                "SUBSCRIBE refused: the usage plan no longer covers the stage."
+            );
+            return Err(ProviderError::InvalidRequest(format!(
+                "usage plan {} ({plan_id}) in {} does not cover stage {stage} of REST API \
+                 {rest_api_id} ({api_id}): the stage is no longer in this usage plan: remove the \
+                 Gravitee plan or re-attach the stage to the usage plan in AWS; no API key was \
+                 created",
+                plan_display(&plan.name),
+                target.label()
+            )));
+        }
+        let op = target.operation(
+            "GetStage",
+            "GET",
+            &format!("/restapis/{rest_api_id}/stages/{stage}"),
+        );
+        match target
+            .call(&op, OperationClass::General, |c| {
+                c.get_stage()
+                    .rest_api_id(rest_api_id)
+                    .stage_name(stage)
+                    .send()
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.is_not_found() => {
+                refused("api_not_found");
+                Err(ProviderError::NotFound(format!(
+                    "REST API {rest_api_id} or its stage {stage} ({api_id}) no longer exists in \
+                     {} ({err}): remove the Gravitee API or plan; no API key was created",
+                    target.label()
+                )))
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// `SUBSCRIBE`: issue (or find) the subscription's key and attach it to the usage plan.
@@ -205,8 +315,10 @@ impl AwsApiGatewayProvider {
             ));
         }
         if split_api_id(api_id).is_none() {
+            refused("invalid_api_id");
             return Err(ProviderError::InvalidRequest(format!(
-                "apiId `{api_id}` is not an AWS API Gateway stage id ({{restApiId}}:{{stage}})"
+                "apiId `{api_id}` is not an AWS API Gateway stage id ({{restApiId}}:{{stage}}); \
+                 no API key was created"
             )));
         }
         let plan_id = subscription
@@ -247,33 +359,44 @@ impl AwsApiGatewayProvider {
             );
             return Ok(self.result(subscription_id, &issued));
         }
+        let (rest_api_id, stage) = split_api_id(api_id).ok_or_else(|| {
+            ProviderError::InvalidRequest(format!(
+                "apiId `{api_id}` is not {{restApiId}}:{{stage}}"
+            ))
+        })?;
         let index = self.subscribe_target(subscription, plan_id).await?;
+        self.check_plan_covers(index, api_id, rest_api_id, stage, plan_id)
+            .await?;
         let target = &self.targets[index];
         let name = key_name(subscription_id);
 
-        let (key_id, value, created) = match self.find_key_by_name(target, &name).await? {
-            Some((id, value)) => {
+        let (winner, created) = match self.find_keys(target, &name).await? {
+            Some(found) if !found.is_empty() => {
+                let winner = self.converge(target, &name, plan_id, None, found).await?;
                 tracing::info!(
                     subscription = subscription_id,
-                    api_key_id = %id,
+                    api_key_id = %winner.id,
                     target_label = %target.label(),
                     "Found the subscription's key from an earlier delivery: reusing it."
                 );
-                (id, value, false)
+                (winner, false)
             }
-            None => {
-                let (id, value) = create_key(target, &name, api_id, subscription).await?;
-                (id, value, true)
+            _ => {
+                let own = create_key(target, &name, api_id, subscription).await?;
+                let winner = self.settle_created(target, &name, plan_id, &own).await?;
+                let created = winner.id == own.id;
+                (winner, created)
             }
         };
 
-        if let Err(err) = attach_key(target, plan_id, &key_id).await {
+        if let Err(err) = attach_key(target, plan_id, &winner.id).await {
             let cleanup = if created {
-                match delete_key(target, &key_id).await {
+                match delete_key(target, &winner.id).await {
                     Ok(()) => "the key just created was deleted".to_owned(),
                     Err(delete_err) => format!(
-                        "deleting the key just created ({key_id}) failed too, delete it by hand: \
-                         {delete_err}"
+                        "deleting the key just created ({}) failed too, delete it by hand: \
+                         {delete_err}",
+                        winner.id
                     ),
                 }
             } else {
@@ -296,8 +419,8 @@ impl AwsApiGatewayProvider {
 
         let issued = IssuedKey {
             target: index,
-            key_id,
-            value,
+            key_id: winner.id,
+            value: winner.value,
             plan_id: plan_id.to_owned(),
         };
         tracing::info!(
@@ -310,6 +433,135 @@ impl AwsApiGatewayProvider {
         );
         self.issued.insert(subscription_id, issued.clone());
         Ok(self.result(subscription_id, &issued))
+    }
+
+    /// After `CreateApiKey`: looks again by name and keeps the key every replica keeps; deletes
+    /// `own` when it lost. Without `GetApiKeys`, `own` is kept (one process cannot see another).
+    async fn settle_created(
+        &self,
+        target: &Target,
+        name: &str,
+        plan_id: &str,
+        own: &FoundKey,
+    ) -> Result<FoundKey, ProviderError> {
+        // On an error the new key stays, attached to no plan (it opens nothing): the next
+        // delivery finds it by name, and UNSUBSCRIBE deletes it by name.
+        let found = self.find_keys(target, name).await?.unwrap_or_default();
+        let winner = self
+            .converge(target, name, plan_id, Some(own), found)
+            .await?;
+        if winner.id != own.id {
+            race("lost");
+            tracing::info!(
+                api_key_id = %own.id,
+                winner = %winner.id,
+                target_label = %target.label(),
+                "Another replica created this subscription's key first: deleting ours and \
+                 replying with theirs."
+            );
+            match delete_key(target, &own.id).await {
+                Ok(()) => {}
+                Err(err) if err.is_not_found() => {}
+                // Never attached, so it opens nothing; UNSUBSCRIBE removes it by name.
+                Err(err) => tracing::warn!(
+                    api_key_id = %own.id,
+                    error = %err,
+                    "Could not delete the key that lost the race; it is attached to no plan."
+                ),
+            }
+        }
+        Ok(winner)
+    }
+
+    /// The key every replica keeps among `keys` (the name's keys as listed, plus `own`): the
+    /// oldest ([`winner`]). Only racing replicas go further than the first look.
+    ///
+    /// Keys created in the same instant (AWS dates have whole seconds) need more than the
+    /// listing: a replica whose look saw only its own key has attached it and replied with it
+    /// already, so it must win even if its id is not the smallest. So, among tied keys: a key
+    /// attached to the plan wins; a replica whose key has not the smallest id deletes it at
+    /// once; the key left alone wins. Every replica reaches the same key without a clock. After
+    /// [`TIE_WAIT`] (a replica died mid-race) the smallest id wins.
+    async fn converge(
+        &self,
+        target: &Target,
+        name: &str,
+        plan_id: &str,
+        own: Option<&FoundKey>,
+        mut keys: Vec<FoundKey>,
+    ) -> Result<FoundKey, ProviderError> {
+        if let Some(own) = own
+            && !keys.iter().any(|k| k.id == own.id)
+        {
+            keys.push(own.clone());
+        }
+        let count_won = |winner: &FoundKey| {
+            if own.is_none_or(|o| o.id == winner.id) {
+                race("won");
+            }
+        };
+        let mut own = own;
+        let deadline = Instant::now() + TIE_WAIT;
+        let mut pause = TIE_POLL;
+        let mut first_look = true;
+        loop {
+            let tied = oldest(&mut keys);
+            let Some(first) = keys.first().cloned() else {
+                return Err(ProviderError::backend(format!(
+                    "the keys named {name} in {} disappeared while the subscription was being \
+                     made (an UNSUBSCRIBE at the same time?); deliver the subscription again",
+                    target.label()
+                )));
+            };
+            if tied == 1 {
+                if keys.len() > 1 || !first_look {
+                    count_won(&first);
+                }
+                return Ok(first);
+            }
+            first_look = false;
+            let others = keys[..tied]
+                .iter()
+                .filter(|k| own.is_none_or(|o| o.id != k.id));
+            for key in others {
+                if key_attached(target, &key.id, plan_id).await? {
+                    return Ok(key.clone());
+                }
+            }
+            if let Some(mine) = own
+                && keys[..tied].iter().any(|k| k.id == mine.id)
+                && mine.id != first.id
+            {
+                // Ours cannot win: step aside now so the smallest id's owner sees it alone.
+                match delete_key(target, &mine.id).await {
+                    Ok(()) => {}
+                    Err(err) if err.is_not_found() => {}
+                    Err(err) => return Err(err.into()),
+                }
+                keys.retain(|k| k.id != mine.id);
+                own = None;
+                continue;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::info!(
+                    api_key_id = %first.id,
+                    keys = keys.len(),
+                    target_label = %target.label(),
+                    "Keys created in the same instant still unresolved: keeping the smallest id."
+                );
+                count_won(&first);
+                return Ok(first);
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = pause.saturating_mul(2).min(Duration::from_secs(1));
+            keys = self.find_keys(target, name).await?.unwrap_or_default();
+            if let Some(mine) = own
+                && !keys.iter().any(|k| k.id == mine.id)
+            {
+                keys.push(mine.clone());
+            }
+        }
     }
 
     fn result(&self, subscription_id: &str, issued: &IssuedKey) -> SubscriptionResult {
@@ -328,18 +580,18 @@ impl AwsApiGatewayProvider {
         result
     }
 
-    /// The key named `name` (id and value), via `GetApiKeys`; `None` when absent or when the
-    /// lookup is not allowed (warned once).
-    async fn find_key_by_name(
+    /// The keys named `name`, via `GetApiKeys`; `None` when the lookup is not allowed (warned
+    /// once).
+    async fn find_keys(
         &self,
         target: &Target,
         name: &str,
-    ) -> Result<Option<(String, Secret)>, ProviderError> {
+    ) -> Result<Option<Vec<FoundKey>>, ProviderError> {
         if target.lookup_denied() {
             return Ok(None);
         }
-        match lookup_key(target, name).await {
-            Ok(found) => Ok(found),
+        match lookup_keys(target, name).await {
+            Ok(found) => Ok(Some(found)),
             Err(err) if err.is_access_denied() => {
                 target.api_keys_lookup_denied.store(true, Ordering::Relaxed);
                 if !self
@@ -351,10 +603,12 @@ impl AwsApiGatewayProvider {
                     tracing::warn!(
                         target_label = %target.label(),
                         "GetApiKeys is denied, so a subscription delivered again after an agent \
-                         restart cannot find the key it already has and a second key would be \
-                         created; only this process's memory prevents duplicates. Add {grant} \
-                         (apigateway:GET on arn:aws:apigateway:*::/apikeys) to the agent's IAM \
-                         policy and restart the agent."
+                         restart, or to another replica of this agent, cannot find the key it \
+                         already has and a second key would be created; only this process's \
+                         memory prevents duplicates, and an UNSUBSCRIBE deletes only the key \
+                         APIM knows. Running more than one replica needs {grant} (apigateway:GET \
+                         on arn:aws:apigateway:*::/apikeys): add it to the agent's IAM policy and \
+                         restart the agent."
                     );
                 }
                 Ok(None)
@@ -363,7 +617,8 @@ impl AwsApiGatewayProvider {
         }
     }
 
-    /// `UNSUBSCRIBE`: delete the key the subscription's metadata names. A key already gone is
+    /// `UNSUBSCRIBE`: delete the key the subscription's metadata names and every key named for
+    /// the subscription (replicas that raced may have left more than one). A key already gone is
     /// success.
     pub(crate) async fn revoke_api_key(
         &self,
@@ -388,38 +643,42 @@ impl AwsApiGatewayProvider {
             Some(id) => Some(id.to_owned()),
             None => self.issued.get(subscription_id).map(|k| k.key_id),
         };
-        let key_ids: Vec<(usize, String)> = match key_id {
+        let mut key_ids: Vec<(usize, String)> = match &key_id {
             Some(id) => candidates.iter().map(|&i| (i, id.clone())).collect(),
-            None => {
-                // No id in the metadata (a subscription made by another agent?): find the key by
-                // its name, which needs GetApiKeys.
-                let name = key_name(subscription_id);
-                let mut found = Vec::new();
-                for &index in &candidates {
-                    match lookup_key(&self.targets[index], &name).await {
-                        Ok(Some((id, _))) => found.push((index, id)),
-                        Ok(None) => {}
-                        Err(err) if err.is_access_denied() => {
-                            return Err(ProviderError::PermissionDenied(format!(
-                                "the UNSUBSCRIBE for {api_id} carries no metadata.apiKeyId, and \
-                                 finding key {name} by name was denied: {err}; or delete key \
-                                 {name} by hand"
-                            )));
-                        }
-                        Err(err) => return Err(err.into()),
-                    }
-                }
-                if found.is_empty() {
-                    tracing::info!(
-                        subscription = subscription_id,
-                        "No key named {name} exists: nothing to revoke."
-                    );
-                    self.issued.remove(subscription_id);
-                    return Ok(());
-                }
-                found
-            }
+            None => Vec::new(),
         };
+        let name = key_name(subscription_id);
+        if !subscription_id.is_empty() {
+            for &index in &candidates {
+                match self.find_keys(&self.targets[index], &name).await? {
+                    Some(found) => key_ids.extend(
+                        found
+                            .into_iter()
+                            .filter(|k| Some(&k.id) != key_id.as_ref())
+                            .map(|k| (index, k.id)),
+                    ),
+                    None if key_id.is_none() => {
+                        let grant = self.targets[index]
+                            .operation("GetApiKeys", "GET", "/apikeys")
+                            .grant();
+                        return Err(ProviderError::PermissionDenied(format!(
+                            "the UNSUBSCRIBE for {api_id} carries no metadata.apiKeyId, and \
+                             finding key {name} by name needs {grant}; grant it, or delete key \
+                             {name} by hand"
+                        )));
+                    }
+                    None => {}
+                }
+            }
+        }
+        if key_ids.is_empty() {
+            tracing::info!(
+                subscription = subscription_id,
+                "No key named {name} exists: nothing to revoke."
+            );
+            self.issued.remove(subscription_id);
+            return Ok(());
+        }
         for (index, key_id) in key_ids {
             let target = &self.targets[index];
             match delete_key(target, &key_id).await {
@@ -447,31 +706,119 @@ impl AwsApiGatewayProvider {
     }
 }
 
-/// `GetApiKeys` by exact name (paged), with values.
-async fn lookup_key(target: &Target, name: &str) -> Result<Option<(String, Secret)>, AwsError> {
+/// A key found (or just created) with its creation date.
+#[derive(Clone)]
+struct FoundKey {
+    id: String,
+    value: Secret,
+    /// `createdDate` as (seconds, nanoseconds); `None` sorts last.
+    created: Option<(i64, u32)>,
+}
+
+fn created_of(date: Option<&aws_smithy_types::DateTime>) -> Option<(i64, u32)> {
+    date.map(|d| (d.secs(), d.subsec_nanos()))
+}
+
+/// The order every replica uses: oldest `createdDate` first, ties by id.
+pub fn winner<'a>(
+    keys: impl IntoIterator<Item = (&'a str, Option<(i64, u32)>)>,
+) -> Option<&'a str> {
+    keys.into_iter()
+        .min_by(|a, b| rank(a.1).cmp(&rank(b.1)).then_with(|| a.0.cmp(b.0)))
+        .map(|(id, _)| id)
+}
+
+fn rank(created: Option<(i64, u32)>) -> (i64, u32) {
+    created.unwrap_or((i64::MAX, u32::MAX))
+}
+
+/// Sorts `keys` in [`winner`] order and returns how many share the oldest creation date.
+fn oldest(keys: &mut [FoundKey]) -> usize {
+    keys.sort_by(|a, b| {
+        rank(a.created)
+            .cmp(&rank(b.created))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    match keys.first() {
+        Some(first) => keys
+            .iter()
+            .take_while(|k| k.created == first.created)
+            .count(),
+        None => 0,
+    }
+}
+
+fn refused(reason: &'static str) {
+    describe_metrics();
+    metrics::counter!(SUBSCRIPTIONS_REFUSED, "reason" => reason).increment(1);
+}
+
+fn race(outcome: &'static str) {
+    describe_metrics();
+    metrics::counter!(KEY_RACES, "outcome" => outcome).increment(1);
+}
+
+fn describe_metrics() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            SUBSCRIPTIONS_REFUSED,
+            "SUBSCRIBEs refused before any AWS key was created, by reason (stage_not_in_plan, \
+             plan_not_found, api_not_found, invalid_api_id)."
+        );
+        metrics::describe_counter!(
+            KEY_RACES,
+            "Subscriptions for which replicas raced and several keys carried the name, by \
+             outcome (won, lost)."
+        );
+    });
+}
+
+fn plan_display(name: &str) -> String {
+    if name.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        format!("`{name}`")
+    }
+}
+
+/// `GetApiKeys` by exact name (`nameQuery` is a prefix match; paged), with values.
+async fn lookup_keys(target: &Target, name: &str) -> Result<Vec<FoundKey>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
-    let mut cursor = crate::discovery::Cursor::default();
-    loop {
+    let mut out = Vec::new();
+    let mut position: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
         let page = target
             .call(&op, OperationClass::General, |c| {
                 c.get_api_keys()
                     .name_query(name)
                     .include_values(true)
-                    .limit(crate::discovery::PAGE_LIMIT)
-                    .set_position(cursor.position())
+                    .limit(PAGE_LIMIT)
+                    .set_position(position.clone())
                     .send()
             })
             .await?;
-        let found = page.items().iter().find(|k| k.name() == Some(name));
-        if let Some(key) = found
-            && let (Some(id), Some(value)) = (key.id(), key.value())
-        {
-            return Ok(Some((id.to_owned(), Secret::from(value))));
-        }
-        if !cursor.advance(page.position()) {
-            return Ok(None);
+        out.extend(
+            page.items()
+                .iter()
+                .filter(|k| k.name() == Some(name))
+                .filter_map(|k| {
+                    Some(FoundKey {
+                        id: k.id()?.to_owned(),
+                        value: Secret::from(k.value()?),
+                        created: created_of(k.created_date()),
+                    })
+                }),
+        );
+        match page.position() {
+            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
+                position = Some(next.to_owned());
+            }
+            _ => break,
         }
     }
+    Ok(out)
 }
 
 async fn create_key(
@@ -479,7 +826,7 @@ async fn create_key(
     name: &str,
     api_id: &str,
     subscription: &Subscription,
-) -> Result<(String, Secret), ProviderError> {
+) -> Result<FoundKey, ProviderError> {
     let op = target.operation("CreateApiKey", "POST", "/apikeys");
     let application = match (
         subscription.gravitee_application_name.as_deref(),
@@ -505,7 +852,11 @@ async fn create_key(
         })
         .await?;
     match (key.id(), key.value()) {
-        (Some(id), Some(value)) => Ok((id.to_owned(), Secret::from(value))),
+        (Some(id), Some(value)) => Ok(FoundKey {
+            id: id.to_owned(),
+            value: Secret::from(value),
+            created: created_of(key.created_date()),
+        }),
         _ => Err(ProviderError::backend(format!(
             "CreateApiKey in {} returned no key id or value",
             target.label()
@@ -544,4 +895,39 @@ async fn delete_key(target: &Target, key_id: &str) -> Result<(), AwsError> {
         })
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_key_wins_and_ties_go_to_the_smallest_id() {
+        let keys = [
+            ("k3", Some((100, 0))),
+            ("k2", Some((101, 0))),
+            ("k1", Some((100, 0))),
+        ];
+        assert_eq!(winner(keys), Some("k1"));
+        assert_eq!(
+            winner([("b", Some((5, 1))), ("a", Some((5, 2)))]),
+            Some("b")
+        );
+        assert_eq!(winner([("a", None), ("z", Some((9, 0)))]), Some("z"));
+        assert_eq!(winner(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn oldest_counts_the_tie() {
+        let key = |id: &str, secs| FoundKey {
+            id: id.to_owned(),
+            value: Secret::from("v"),
+            created: Some((secs, 0)),
+        };
+        let mut keys = vec![key("b", 7), key("c", 8), key("a", 7)];
+        assert_eq!(oldest(&mut keys), 2);
+        assert_eq!(keys[0].id, "a");
+        let mut alone = vec![key("x", 1), key("y", 2)];
+        assert_eq!(oldest(&mut alone), 1);
+    }
 }

@@ -877,3 +877,411 @@ async fn operator_check_reports_allowed_and_denied_actions() {
         .unwrap();
     assert!(leftover.items().is_empty(), "the probe key was left behind");
 }
+
+/// A `metrics` recorder for this test binary that keeps counters, read as `name{k=v,…}`.
+mod counters {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    #[derive(Default)]
+    struct Counts(Mutex<HashMap<String, Arc<Cell>>>);
+
+    #[derive(Default)]
+    struct Cell(AtomicU64);
+
+    impl CounterFn for Cell {
+        fn increment(&self, value: u64) {
+            self.0.fetch_add(value, Ordering::Relaxed);
+        }
+        fn absolute(&self, value: u64) {
+            self.0.fetch_max(value, Ordering::Relaxed);
+        }
+    }
+
+    fn render(key: &Key) -> String {
+        let mut labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        labels.sort();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    impl Recorder for &'static Counts {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let cell = self
+                .0
+                .lock()
+                .expect("counters lock")
+                .entry(render(key))
+                .or_default()
+                .clone();
+            Counter::from_arc(cell)
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    fn counts() -> &'static Counts {
+        static COUNTS: OnceLock<&'static Counts> = OnceLock::new();
+        COUNTS.get_or_init(|| {
+            let counts: &'static Counts = Box::leak(Box::default());
+            metrics::set_global_recorder(counts).expect("no other recorder in this test binary");
+            counts
+        })
+    }
+
+    /// Installs the recorder (idempotent).
+    pub fn install() {
+        counts();
+    }
+
+    /// The counter's value, `0` when never recorded.
+    pub fn get(rendered: &str) -> u64 {
+        counts()
+            .0
+            .lock()
+            .expect("counters lock")
+            .get(rendered)
+            .map_or(0, |c| c.0.load(Ordering::Relaxed))
+    }
+}
+
+/// The ids of the keys named exactly `name`.
+async fn keys_named(client: &aws_sdk_apigateway::Client, name: &str) -> Vec<String> {
+    client
+        .get_api_keys()
+        .name_query(name)
+        .send()
+        .await
+        .expect("GetApiKeys")
+        .items()
+        .iter()
+        .filter(|k| k.name() == Some(name))
+        .filter_map(|k| k.id().map(str::to_owned))
+        .collect()
+}
+
+async fn detach_stage(client: &aws_sdk_apigateway::Client, plan: &str, api_id: &str) {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+    client
+        .update_usage_plan()
+        .usage_plan_id(plan)
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Remove)
+                .path("/apiStages")
+                .value(api_id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateUsagePlan");
+}
+
+const REFUSED: &str = "federation_aws_subscriptions_refused_total";
+
+#[tokio::test]
+async fn a_stage_detached_from_the_plan_gets_no_key_and_an_actionable_error() {
+    counters::install();
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    // orders1:prod was ingested with Gold, then detached from Gold in AWS.
+    detach_stage(&client, &fixture.gold, "orders1:prod").await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let before = counters::get(&format!("{REFUSED}{{reason=stage_not_in_plan}}"));
+
+    let err = provider
+        .subscribe("orders1:prod", &subscription("sub-detached", &fixture.gold))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    for part in [
+        "`Gold`",
+        fixture.gold.as_str(),
+        "stage prod of REST API orders1",
+        "the stage is no longer in this usage plan: remove the Gravitee plan or re-attach the stage",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+    // A stage never in the plan (pets1:dev) and a plan of another stage (Silver) likewise.
+    let err = provider
+        .subscribe("pets1:dev", &subscription("sub-dev", &fixture.gold))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("stage dev of REST API pets1"),
+        "{err}"
+    );
+    let err = provider
+        .subscribe("orders1:prod", &subscription("sub-silver", &fixture.silver))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`Silver`"), "{err}");
+
+    assert_eq!(proxy.count("CreateApiKey"), 0, "a key was created");
+    assert_eq!(proxy.count("CreateUsagePlanKey"), 0);
+    for name in [
+        "gravitee-sub-detached",
+        "gravitee-sub-dev",
+        "gravitee-sub-silver",
+    ] {
+        assert!(keys_named(&client, name).await.is_empty(), "{name} exists");
+    }
+    assert_eq!(
+        counters::get(&format!("{REFUSED}{{reason=stage_not_in_plan}}")) - before,
+        3
+    );
+    // The plans were listed once, then again once for each miss: never more than one refresh.
+    assert!(proxy.count("GetUsagePlans") <= 4, "{:?}", proxy.calls());
+
+    // A covered stage still subscribes, from the cached plans.
+    let calls = proxy.count("GetUsagePlans");
+    provider
+        .subscribe("pets1:prod", &subscription("sub-ok", &fixture.gold))
+        .await
+        .unwrap();
+    assert_eq!(proxy.count("GetUsagePlans"), calls, "the plans are cached");
+}
+
+#[tokio::test]
+async fn a_stage_attached_again_is_seen_after_one_refresh() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+    // Caches the plans: Gold without pets1:dev.
+    provider
+        .subscribe("pets1:prod", &subscription("sub-first", &fixture.gold))
+        .await
+        .unwrap();
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+    client
+        .update_usage_plan()
+        .usage_plan_id(&fixture.gold)
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Add)
+                .path("/apiStages")
+                .value("pets1:dev")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let result = provider
+        .subscribe("pets1:dev", &subscription("sub-dev-now", &fixture.gold))
+        .await
+        .unwrap();
+    assert!(result.api_key.is_some());
+}
+
+#[tokio::test]
+async fn a_malformed_api_id_an_unknown_plan_or_a_gone_rest_api_creates_nothing() {
+    counters::install();
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    let gone_before = counters::get(&format!("{REFUSED}{{reason=api_not_found}}"));
+    let malformed_before = counters::get(&format!("{REFUSED}{{reason=invalid_api_id}}"));
+
+    for api_id in ["pets1", "pets1:", ":prod", ""] {
+        let err = provider
+            .subscribe(api_id, &subscription("sub-bad-id", &fixture.gold))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProviderError::InvalidRequest(_)), "{err:?}");
+        assert!(err.to_string().contains("{restApiId}:{stage}"), "{err}");
+    }
+    let err = provider
+        .subscribe("pets1:prod", &subscription("sub-no-plan", "nosuchplan"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::NotFound(_)), "{err:?}");
+    assert!(err.to_string().contains("nosuchplan"), "{err}");
+
+    // The REST API is deleted; moto (unlike AWS) keeps it in the usage plan.
+    client
+        .delete_rest_api()
+        .rest_api_id("orders1")
+        .send()
+        .await
+        .unwrap();
+    let err = provider
+        .subscribe("orders1:prod", &subscription("sub-gone", &fixture.gold))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::NotFound(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("REST API orders1 or its stage prod (orders1:prod) no longer exists"),
+        "{err}"
+    );
+
+    assert_eq!(proxy.count("CreateApiKey"), 0, "a key was created");
+    assert_eq!(
+        counters::get(&format!("{REFUSED}{{reason=api_not_found}}")) - gone_before,
+        1
+    );
+    assert_eq!(
+        counters::get(&format!("{REFUSED}{{reason=invalid_api_id}}")) - malformed_before,
+        4
+    );
+}
+
+#[tokio::test]
+async fn unsubscribe_closes_a_key_whose_stage_left_the_plan() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let provider = provider(&moto.endpoint(), REGION, &[]);
+    let result = provider
+        .subscribe("orders1:prod", &subscription("sub-stale", &fixture.gold))
+        .await
+        .unwrap();
+    let metadata = result.metadata.clone().unwrap();
+    detach_stage(&client, &fixture.gold, "orders1:prod").await;
+    client
+        .delete_rest_api()
+        .rest_api_id("orders1")
+        .send()
+        .await
+        .unwrap();
+    // A fresh process (no memory of the key), an apiId that no longer resolves.
+    let other = self::provider(&moto.endpoint(), REGION, &[]);
+    other
+        .revoke("orders1:prod", &unsubscription("sub-stale", &metadata))
+        .await
+        .unwrap();
+    assert!(keys_named(&client, "gravitee-sub-stale").await.is_empty());
+    other
+        .revoke("garbage", &unsubscription("sub-stale", &metadata))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_replicas_racing_on_one_subscription_keep_one_key() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    // Two processes: no shared memory, only AWS.
+    let a = provider(&moto.endpoint(), REGION, &[]);
+    let b = provider(&moto.endpoint(), REGION, &[]);
+    for i in 0..8 {
+        let sub = subscription(&format!("sub-race-{i}"), &fixture.gold);
+        let (ra, rb) = tokio::join!(
+            a.subscribe("pets1:prod", &sub),
+            b.subscribe("pets1:prod", &sub)
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!(ra, rb, "both replicas reply with the same key ({i})");
+        let key_id = ra.metadata.as_ref().unwrap()["apiKeyId"].clone();
+        let name = format!("gravitee-sub-race-{i}");
+        assert_eq!(
+            keys_named(&client, &name).await,
+            vec![key_id.clone()],
+            "{name}"
+        );
+        let plans = client
+            .get_usage_plans()
+            .key_id(&key_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plans.items().len(), 1, "the winner is attached");
+    }
+}
+
+#[tokio::test]
+async fn keys_left_by_an_earlier_race_converge_and_unsubscribe_removes_them_all() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    // Two keys with the subscription's name, as two replicas of an older agent left them.
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let key = client
+            .create_api_key()
+            .name("gravitee-sub-left")
+            .enabled(true)
+            .send()
+            .await
+            .unwrap();
+        made.push((
+            key.id().unwrap().to_owned(),
+            key.created_date().map(|d| (d.secs(), d.subsec_nanos())),
+        ));
+    }
+    // The one attached (the one APIM was told about) is the one to keep when dates tie.
+    let (attached, _) = made[1].clone();
+    client
+        .create_usage_plan_key()
+        .usage_plan_id(&fixture.gold)
+        .key_id(&attached)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .unwrap();
+    let expected = if made[0].1 == made[1].1 {
+        attached.clone()
+    } else {
+        made[0].0.clone()
+    };
+    let a = provider(&moto.endpoint(), REGION, &[]);
+    let b = provider(&moto.endpoint(), REGION, &[]);
+    let sub = subscription("sub-left", &fixture.gold);
+    let (ra, rb) = tokio::join!(
+        a.subscribe("pets1:prod", &sub),
+        b.subscribe("pets1:prod", &sub)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra, rb);
+    assert_eq!(ra.metadata.as_ref().unwrap()["apiKeyId"], expected);
+
+    // UNSUBSCRIBE with the metadata APIM has: every key with the name goes.
+    b.revoke(
+        "pets1:prod",
+        &unsubscription("sub-left", ra.metadata.as_ref().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(keys_named(&client, "gravitee-sub-left").await.is_empty());
+}
+
+#[tokio::test]
+async fn the_single_process_path_makes_no_extra_wait_or_attachment_check() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let fixture = seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let provider = provider(&proxy.endpoint(), REGION, &[]);
+    provider
+        .subscribe("pets1:prod", &subscription("sub-alone", &fixture.gold))
+        .await
+        .unwrap();
+    let calls = proxy.calls();
+    // Plans once, the stage, the name before and after the create, the create, the attach.
+    assert_eq!(calls.get("GetUsagePlans"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("GetStage"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("GetApiKeys"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("CreateApiKey"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("CreateUsagePlanKey"), Some(&1), "{calls:?}");
+    assert_eq!(proxy.total(), 6, "{calls:?}");
+}
