@@ -45,7 +45,8 @@ struct Cli {
     #[arg(long, default_value = "/integration-controller")]
     path_prefix: String,
     /// Once an agent connects for the first integration: discover, ingest everything,
-    /// subscribe to the first plan, unsubscribe, print each step, and exit.
+    /// subscribe to the first plan, unsubscribe, print each step, say GOOD_BYE without
+    /// reconnect (the agent stops) and exit.
     #[arg(long)]
     demo: bool,
     /// With --demo: keep serving after the demo instead of exiting.
@@ -138,6 +139,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     if cli.demo {
         demo(&simulator, &first, Duration::from_secs(cli.wait)).await?;
         if !cli.keep_running {
+            // GOOD_BYE without reconnect: the agent closes with 1000 and stops cleanly.
+            let _ = simulator.goodbye(&first, false).await;
+            for _ in 0..50 {
+                if !simulator.connected(&first) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             simulator.shutdown();
             tokio::time::sleep(Duration::from_millis(300)).await;
             return Ok(());

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use crate::vendor::{AcmeClient, AcmeError};
 
-/// `integration.providers[i].type`, and HELLO's `provider`.
+/// `integration.providers[i].type`, and HELLO's `provider`: said once, read through
+/// `Provider::provider_type` by the connector, `check_subscription` and the test kit.
 pub const ACME_TYPE: &str = "acme-api-hub";
 
 /// `integration.providers[i].configuration`, read with [`ProviderSettings::extract`].
@@ -66,6 +67,10 @@ fn vendor_error(error: AcmeError) -> ProviderError {
 
 #[async_trait]
 impl Provider for AcmeProvider {
+    fn provider_type(&self) -> &str {
+        ACME_TYPE
+    }
+
     async fn discover(&self, req: &DiscoverRequest, sink: &ApiSink) -> Result<(), ProviderError> {
         let (tenant, base_url) = (&self.tenant, &self.base_url);
         let apis = self.client.list_apis().await.map_err(vendor_error)?;
@@ -100,7 +105,7 @@ impl Provider for AcmeProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        self.capabilities().check(ACME_TYPE, subscription)?; // API_KEY only (the default)
+        self.check_subscription(subscription)?; // API_KEY only (the default capabilities)
         let id = &subscription.gravitee_subscription_id;
         let no_plan = || ProviderError::InvalidRequest("the subscription has no planId".into());
         let plan_id = subscription.plan_id().ok_or_else(no_plan)?;

@@ -27,8 +27,7 @@ use std::time::Duration;
 
 use acme::{ACME_TYPE, AcmeFactory};
 use clap::Parser;
-use federation_config::{ConnectorConfig, HeaderConfig, LogConfig, ProxyConfig};
-use federation_connector::{Connector, Integration, IntegrationStatus};
+use federation_connector::{Connector, ConnectorConfig, Integration, IntegrationStatus};
 use federation_core::{Provider, ProviderContext, ProviderRegistry, ProviderSettings, Secret};
 use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
 use vendor::AcmeClient;
@@ -60,16 +59,19 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The agent's logging, on stderr. The scripted run prints its own steps: warnings only.
+    // Logging on stderr: a plain `tracing` subscriber (RUST_LOG wins). The scripted run prints
+    // its own steps: warnings only.
     let level = if cli.endpoint.is_some() {
         "info"
     } else {
         "warn"
     };
-    federation_app::logging::init(None).configure(&LogConfig {
-        level: Some(level.to_owned()),
-        format: None,
-    });
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match (&cli.endpoint, &cli.integration_id) {
         (Some(endpoint), Some(id)) => serve(endpoint, cli.token.as_deref(), id, &cli.tenant).await,
         _ => demo(&cli.tenant).await,
@@ -99,9 +101,10 @@ async fn build_provider(integration_id: &str, tenant: &str) -> Result<Arc<dyn Pr
 
 /// `integration.connector.*` built in code: one endpoint, the bearer token as a header.
 fn connector_config(endpoint: &str, token: Option<&str>) -> ConnectorConfig {
-    let mut config = ConnectorConfig::default();
-    config.ws.endpoints = vec![endpoint.to_owned()];
-    config.ws.headers = token.map(HeaderConfig::bearer).into_iter().collect();
+    let mut config = ConnectorConfig::for_controller(endpoint, token.unwrap_or_default());
+    if token.is_none() {
+        config.ws.headers.clear(); // no token, no Authorization header
+    }
     config
 }
 
@@ -120,8 +123,9 @@ async fn demo(tenant: &str) -> Result<(), Error> {
 
     let provider = build_provider(INTEGRATION, tenant).await?;
     let config = connector_config(&simulator.endpoint(), Some(TOKEN));
-    let connector = Connector::new(&config, &ProxyConfig::default())?
-        .with_integration(Integration::new(INTEGRATION, ACME_TYPE, provider));
+    // `Integration::of`: HELLO's provider type is the provider's own (`acme-api-hub`).
+    let connector =
+        Connector::from_config(&config)?.with_integration(Integration::of(INTEGRATION, provider));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(connector.run(async {
         let _ = stopped.await;
@@ -198,8 +202,8 @@ async fn serve(
     tenant: &str,
 ) -> Result<(), Error> {
     let provider = build_provider(integration_id, tenant).await?;
-    let connector = Connector::new(&connector_config(endpoint, token), &ProxyConfig::default())?
-        .with_integration(Integration::new(integration_id, ACME_TYPE, provider));
+    let connector = Connector::from_config(&connector_config(endpoint, token))?
+        .with_integration(Integration::of(integration_id, provider));
     let status = connector.status();
     let id = integration_id.to_owned();
     tokio::spawn(async move {
@@ -253,9 +257,8 @@ mod tests {
         let provider = AcmeProvider::from_settings(&settings(&[("tenant", "contract"), token]));
         let provider = provider.unwrap();
         let probe = AcmeProbe(AcmeClient::connect("contract", &Secret::new(ACME_TOKEN)));
-        let fixture = Fixture::new("weather", "pro")
-            .with_provider_type(ACME_TYPE)
-            .with_probe(Arc::new(probe));
+        // The suite reads the provider type from the provider.
+        let fixture = Fixture::new("weather", "pro").with_probe(Arc::new(probe));
         let report = assert_provider_contract(&provider, &fixture).await;
         // With a probe nothing is skipped: every rule was checked, and passed.
         let passed = report

@@ -20,14 +20,18 @@
 //!
 //! The provider is the test kit's `MemoryProvider` (three sample APIs, API keys in memory):
 //! put your own `Arc<dyn Provider>` in its place.
+//!
+//! The shortest form of all this is `examples/embed-minimal` (under 20 lines).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use federation_config::{ConnectorConfig, HeaderConfig, LogConfig, ProxyConfig};
-use federation_connector::{ChannelState, Connector, Integration, IntegrationStatus, StatusBoard};
+use federation_connector::{
+    ChannelState, Connector, ConnectorConfig, HeaderConfig, Integration, IntegrationStatus,
+    StatusBoard,
+};
 use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
 use federation_testkit::MemoryProvider;
 use federation_testkit::memory::MEMORY_TYPE;
@@ -65,11 +69,13 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The host's logging: the connector logs through `tracing`; warnings only, unless RUST_LOG.
-    federation_app::logging::init(None).configure(&LogConfig {
-        level: Some("warn".to_owned()),
-        format: None,
-    });
+    // The host's logging: the connector logs through `tracing`, so any subscriber works; this
+    // plain one shows warnings only, unless RUST_LOG says otherwise.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     let result = match (&cli.endpoint, &cli.integration_id) {
         (Some(endpoint), Some(id)) => external(&cli, endpoint, id).await,
         _ => scripted().await,
@@ -86,11 +92,11 @@ async fn main() -> ExitCode {
 /// `integration.connector.*`, built in code: what `gravitee.yml` would say under
 /// `integration.connector`, with every other key at its default.
 fn connector_config(endpoint: &str, token: Option<&str>) -> ConnectorConfig {
-    let mut config = ConnectorConfig::default();
-    config.ws.endpoints = vec![endpoint.to_owned()];
-    // Header values are `Secret`s: never printed, never logged.
-    if let Some(token) = token {
-        config.ws.headers.push(HeaderConfig::bearer(token));
+    // The endpoint and `Authorization: bearer <token>`; header values are `Secret`s: never
+    // printed, never logged.
+    let mut config = ConnectorConfig::for_controller(endpoint, token.unwrap_or_default());
+    if token.is_none() {
+        config.ws.headers.clear(); // no token, no Authorization header
     }
     config.ws.headers.push(HeaderConfig::new(
         "X-Embedded-In",
@@ -107,25 +113,10 @@ fn connector_config(endpoint: &str, token: Option<&str>) -> ConnectorConfig {
 /// One line per integration: what a health page or a status bar of the host would show.
 fn print_status(started: Instant, status: &StatusBoard) {
     let at = started.elapsed().as_secs_f32();
-    for s in status.snapshot() {
-        let health = match &s.provider_health {
-            None => "provider not checked yet".to_owned(),
-            Some(h) if h.healthy => "provider healthy".to_owned(),
-            Some(h) => format!("provider unhealthy: {}", h.detail.as_deref().unwrap_or("?")),
-        };
-        let error = match (&s.last_error, s.failed_attempts) {
-            (Some(e), n) if n > 0 => format!(", {n} failed attempt(s), last error: {e}"),
-            _ => String::new(),
-        };
-        println!(
-            "[host {at:5.1}s] {}/{}: {}{}, reconnects {}, {health}{}",
-            s.integration_id,
-            s.provider_type,
-            s.state.as_str(),
-            if s.primary { " (primary)" } else { "" },
-            s.reconnects,
-            error,
-        );
+    for integration in status.snapshot() {
+        // `IntegrationStatus` displays as one line: state, primary, endpoint, reconnects,
+        // the provider's health, the last error.
+        println!("[host {at:5.1}s] {integration}");
     }
 }
 
@@ -161,8 +152,9 @@ async fn scripted() -> Result<(), Error> {
     // Embed: build, keep a status handle, run it as a task until `stop` fires.
     let provider = Arc::new(MemoryProvider::with_sample_apis(3));
     let config = connector_config(&simulator.endpoint(), Some(TOKEN));
-    let connector = Connector::new(&config, &ProxyConfig::default())?
-        .with_integration(Integration::new(INTEGRATION, MEMORY_TYPE, provider.clone()));
+    // `Integration::of`: HELLO's provider type is the provider's own (`memory`).
+    let connector = Connector::from_config(&config)?
+        .with_integration(Integration::of(INTEGRATION, provider.clone()));
     let status = connector.status();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async {
@@ -184,7 +176,7 @@ async fn scripted() -> Result<(), Error> {
         .wait_for_event(Duration::from_secs(5), closed_with_1000)
         .await?;
     let state = status.get(INTEGRATION).map(|s| s.state);
-    let shown = state.map_or("unknown", ChannelState::as_str);
+    let shown = state.map_or("unknown".to_owned(), |s| s.to_string());
     println!("[host] connector stopped: state {shown}, socket closed with 1000");
     let upgrades = simulator.count_events(|e| matches!(e, Event::Upgrade { status: 101, .. }));
     println!(
@@ -272,9 +264,11 @@ async fn controller_script(simulator: Simulator, status: StatusBoard) -> Result<
 async fn external(cli: &Cli, endpoint: &str, integration_id: &str) -> Result<(), Error> {
     let provider = Arc::new(MemoryProvider::with_sample_apis(3));
     let config = connector_config(endpoint, cli.token.as_deref());
-    let connector = Connector::new(&config, &ProxyConfig::default())?.with_integration(
-        Integration::new(integration_id, &cli.provider_type, provider),
-    );
+    let connector = Connector::from_config(&config)?.with_integration(Integration::new(
+        integration_id,
+        &cli.provider_type,
+        provider,
+    ));
     let status = connector.status();
     let (stop, stopped) = oneshot::channel::<()>();
     let connector_task = tokio::spawn(connector.run(async {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use federation_config::BackoffConfig;
+use federation_connector_config::BackoffConfig;
 
 /// Computes reconnect delays.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use federation_config::{ConnectorConfig, ProxyConfig};
+use federation_connector_config::{ConnectorConfig, ProxyConfig};
 use federation_core::Provider;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -164,6 +164,13 @@ impl Connector {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ConnectorError> {
         if self.integrations.is_empty() {
             return Err(ConnectorError::NoIntegration);
+        }
+        if let Some((blank, _)) = self
+            .integrations
+            .iter()
+            .find(|(i, _)| i.provider_type.trim().is_empty())
+        {
+            return Err(crate::embed::no_provider_type(&blank.integration_id));
         }
         let token = CancellationToken::new();
         let mut channels = JoinSet::new();

@@ -4,6 +4,56 @@
 //! controller's socket. Embed it in any tokio program to serve [`Provider`]s to a Gravitee
 //! integration controller (or to the controller simulator).
 //!
+//! ## Embedding it
+//!
+//! This crate (plus tokio) is all an embedding program depends on: the configuration types are
+//! re-exported here ([`ConnectorConfig`] and its parts, from the light crate
+//! `federation-connector-config`), and the build pulls no YAML parser, figment or Kubernetes
+//! client. [`Connector::for_controller`] takes an endpoint and a bearer token;
+//! [`Connector::from_config`] takes a [`ConnectorConfig`] built in code (TLS stores, a proxy,
+//! more headers, limits); [`Integration::of`] takes the provider type from the provider.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use federation_connector::{Connector, Integration};
+//! use federation_testkit::MemoryProvider; // put your own `Arc<dyn Provider>` in its place
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let simulator = federation_simulator::Simulator::start(
+//! #     federation_simulator::SimulatorConfig::default()
+//! #         .token("t0ken")
+//! #         .integration("my-integration", "memory"),
+//! # )
+//! # .await?;
+//! # let endpoint = simulator.endpoint();
+//! // Logs go through `tracing`: any subscriber works, for example this plain one.
+//! tracing_subscriber::fmt::init();
+//!
+//! let provider = Arc::new(MemoryProvider::with_sample_apis(3)); // its type: "memory"
+//! // The endpoint: "https://apim.example.com/integration-controller".
+//! let connector = Connector::for_controller(endpoint, "t0ken")?
+//!     .with_integration(Integration::of("my-integration", provider));
+//! let status = connector.status(); // live, for a health endpoint
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let running = tokio::spawn(connector.run(async {
+//!     let _ = stopped.await;
+//! }));
+//! # let wait = std::time::Duration::from_secs(20);
+//! # assert!(status.wait_for(wait, |all| all.iter().all(|s| s.connected())).await);
+//! for integration in status.snapshot() {
+//!     println!("{integration}"); // my-integration (memory): connected, via http://…
+//! }
+//! let _ = stop.send(()); // on Ctrl-C, say: commands in flight finish, the socket closes with 1000
+//! running.await??;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/embed-minimal` is the same as a program (under 20 lines), and
+//! `examples/embed-connector` a tour with a work loop of its own.
+//!
 //! What it does, per configured integration (one WebSocket and one HELLO each):
 //!
 //! - **Connects** to `<endpoint path>/exchange/controller` with `X-Gravitee-Exchange-Protocol:
@@ -43,6 +93,8 @@ mod channel;
 mod connector;
 mod context;
 mod dedup;
+mod display;
+mod embed;
 pub mod endpoint;
 mod error;
 mod handler;
@@ -57,6 +109,12 @@ mod transport;
 pub use connector::{Connector, Integration};
 pub use endpoint::{EXCHANGE_CONTROLLER_PATH, Endpoint};
 pub use error::ConnectorError;
+/// The connector's configuration types (crate `federation-connector-config`).
+pub use federation_connector_config as config;
+pub use federation_connector_config::{
+    BackoffConfig, CommandsConfig, ConnectorConfig, HeaderConfig, IngestConfig, ProxyConfig,
+    SslConfig, StoreConfig, WsConfig,
+};
 pub use status::{ChannelState, IntegrationStatus, StatusBoard};
 pub use tls::crypto_provider;
 pub use transport::{PROTOCOL_HEADER, PROTOCOL_VERSION};

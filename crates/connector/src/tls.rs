@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use federation_config::{SslConfig, StoreConfig};
+use federation_connector_config::{SslConfig, StoreConfig};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};

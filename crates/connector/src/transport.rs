@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use federation_config::{HeaderConfig, ProxyConfig};
+use federation_connector_config::{HeaderConfig, ProxyConfig};
 use federation_core::Secret;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::Empty;

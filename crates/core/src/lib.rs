@@ -19,6 +19,10 @@
 //! This crate does no I/O: no sockets, no files, no vendor SDK. A provider crate depends on this
 //! crate alone; the connector and the binaries bring the rest.
 //!
+//! The `settings` feature (on by default) brings [`ProviderSettings`] and the [`registry`], which
+//! read configuration blocks with figment. The connector depends on this crate without it, so a
+//! program embedding the connector compiles no configuration library.
+//!
 //! ## A provider in a few lines
 //!
 //! ```
@@ -51,6 +55,7 @@
 pub mod error;
 pub mod model;
 pub mod provider;
+#[cfg(feature = "settings")]
 pub mod registry;
 pub mod secret;
 pub mod settings;
@@ -62,7 +67,10 @@ pub use model::{
     SubscriptionResult, SubscriptionType,
 };
 pub use provider::{Capabilities, Depth, DiscoverRequest, Health, Provider, Selection};
+#[cfg(feature = "settings")]
 pub use registry::{ProviderContext, ProviderFactory, ProviderRegistry};
 pub use secret::Secret;
-pub use settings::{ProviderSettings, SettingsError};
+#[cfg(feature = "settings")]
+pub use settings::ProviderSettings;
+pub use settings::SettingsError;
 pub use sink::{ApiSink, collect};

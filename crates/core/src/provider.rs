@@ -18,9 +18,15 @@
 //! - **Stream, don't collect.** Emit each API into the [`ApiSink`] as soon as it is ready. When
 //!   [`ApiSink::emit`] returns [`ProviderError::Cancelled`], stop and return.
 //! - **Ids are stable.** The same vendor object gives the same `uniqueId` and `id` on every run.
-//! - **Subscribe is idempotent.** The controller may deliver the same subscription twice (a
-//!   retried command, a reconnect): the second call returns the same credential, it does not
-//!   create another one.
+//! - **Subscribe is idempotent: one working credential per subscription.** The controller may
+//!   deliver the same subscription twice (a retried command, a reconnect), possibly at the same
+//!   time. Afterwards exactly one credential of that subscription works. Either the second call
+//!   returns **the same credential** (look it up by a name derived from
+//!   `graviteeSubscriptionId`), or it **rotates**: it returns a new one and the first stops
+//!   working before the call returns (for vendors that cannot show a key twice). Revoking with
+//!   either result's metadata leaves no working credential. The test kit's
+//!   `subscribe-idempotent` rules check exactly this; a rotation is only accepted when the
+//!   suite has a credential probe to see that the first key stopped working.
 //! - **Revoke is idempotent.** Revoking a credential that is already gone succeeds: an error
 //!   keeps the subscription open in the controller for ever.
 //! - **Put what revoke needs in the subscription result's metadata.** `UNSUBSCRIBE` brings it
@@ -43,6 +49,26 @@ use crate::sink::ApiSink;
 /// from `integration.providers[i].type`.
 #[async_trait]
 pub trait Provider: Send + Sync + Debug + 'static {
+    /// The provider type: the value of `integration.providers[i].type` and of HELLO's
+    /// `provider` (for example `aws-api-gateway`), equal to the provider type of the
+    /// integration in APIM. Say it here once; the connector
+    /// (`Integration::of`), [`Provider::check_subscription`] and the test kit read it. The
+    /// default, `""`, means "not declared": the type must then be given to the connector.
+    fn provider_type(&self) -> &str {
+        ""
+    }
+
+    /// `Ok` when `subscription` has a type [`Provider::capabilities`] lists, else the error to
+    /// reply with, naming [`Provider::provider_type`] and the supported types. Call it first in
+    /// [`Provider::subscribe`].
+    fn check_subscription(&self, subscription: &Subscription) -> Result<(), ProviderError> {
+        let name = match self.provider_type() {
+            "" => "this provider",
+            declared => declared,
+        };
+        self.capabilities().check(name, subscription)
+    }
+
     /// What this provider can do. The connector refuses unsupported subscription types before
     /// calling [`Provider::subscribe`]; a provider still checks them itself.
     fn capabilities(&self) -> Capabilities {
@@ -212,6 +238,49 @@ mod tests {
         let only = Selection::from_api_ids(Some(&["a".to_owned()]));
         assert!(only.includes("a"));
         assert!(!only.includes("b"));
+    }
+
+    #[derive(Debug)]
+    struct Typed(&'static str);
+
+    #[async_trait]
+    impl Provider for Typed {
+        fn provider_type(&self) -> &str {
+            self.0
+        }
+        async fn discover(&self, _: &DiscoverRequest, _: &ApiSink) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn subscribe(
+            &self,
+            _: &str,
+            s: &Subscription,
+        ) -> Result<SubscriptionResult, ProviderError> {
+            self.check_subscription(s)?;
+            Ok(SubscriptionResult::new(&s.gravitee_subscription_id))
+        }
+        async fn revoke(&self, _: &str, _: &Subscription) -> Result<(), ProviderError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn check_subscription_names_the_declared_type() {
+        let jwt = Subscription {
+            gravitee_subscription_id: "s".into(),
+            subscription_type: Some(SubscriptionType::Jwt),
+            ..Subscription::default()
+        };
+        let error = Typed("acme-gateway").check_subscription(&jwt).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "acme-gateway supports API_KEY subscriptions only; this subscription is JWT"
+        );
+        let error = Typed("").check_subscription(&jwt).unwrap_err().to_string();
+        assert!(
+            error.starts_with("this provider supports API_KEY"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -16,8 +16,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+#[cfg(feature = "settings")]
 use figment::Figment;
+#[cfg(feature = "settings")]
 use figment::providers::Serialized;
+#[cfg(feature = "settings")]
 use figment::value::{Dict, Value};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -46,6 +49,7 @@ impl SettingsError {
 
     /// Converts a figment extraction error, naming keys under `prefix` and looking their
     /// origin up in `origins`.
+    #[cfg(feature = "settings")]
     pub fn from_figment(error: figment::Error, prefix: &str, origins: &Origins) -> Self {
         use figment::error::Kind;
         let mut segments: Vec<String> = error.path.clone();
@@ -135,7 +139,8 @@ impl Origins {
     }
 }
 
-/// A provider's untyped `configuration` block.
+/// A provider's untyped `configuration` block (feature `settings`, on by default).
+#[cfg(feature = "settings")]
 #[derive(Clone, Default)]
 pub struct ProviderSettings {
     prefix: String,
@@ -143,6 +148,7 @@ pub struct ProviderSettings {
     origins: Origins,
 }
 
+#[cfg(feature = "settings")]
 impl ProviderSettings {
     /// Settings found under `prefix` (for example `integration.providers[0].configuration`).
     pub fn new(prefix: impl Into<String>, values: Dict, origins: Origins) -> Self {
@@ -203,6 +209,7 @@ impl ProviderSettings {
     }
 }
 
+#[cfg(feature = "settings")]
 impl fmt::Debug for ProviderSettings {
     /// Keys only: configuration blocks hold secrets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -213,6 +220,7 @@ impl fmt::Debug for ProviderSettings {
     }
 }
 
+#[cfg(feature = "settings")]
 impl<'de> serde::Deserialize<'de> for ProviderSettings {
     /// Keeps the block as-is; the configuration loader sets the prefix and origins afterwards.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -231,6 +239,7 @@ impl<'de> serde::Deserialize<'de> for ProviderSettings {
     }
 }
 
+#[cfg(feature = "settings")]
 fn insert_path(dict: &mut Dict, key: &str, value: Value) {
     match key.split_once('.') {
         None => {
@@ -330,7 +339,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ListVisitor<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "settings"))]
 mod tests {
     use super::*;
     use serde::Deserialize;

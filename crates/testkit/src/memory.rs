@@ -154,6 +154,10 @@ impl MemoryProvider {
 
 #[async_trait]
 impl Provider for MemoryProvider {
+    fn provider_type(&self) -> &str {
+        MEMORY_TYPE
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
     }
@@ -185,7 +189,7 @@ impl Provider for MemoryProvider {
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
         self.subscribe_calls.fetch_add(1, Ordering::SeqCst);
-        self.capabilities().check(MEMORY_TYPE, subscription)?;
+        self.check_subscription(subscription)?;
         self.pause(&self.call_delay).await;
         let mut state = self.state();
         if let Some(message) = &state.fail_subscribe {

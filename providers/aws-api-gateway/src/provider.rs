@@ -152,6 +152,10 @@ impl AwsApiGatewayProvider {
 
 #[async_trait]
 impl Provider for AwsApiGatewayProvider {
+    fn provider_type(&self) -> &str {
+        PROVIDER_TYPE
+    }
+
     async fn discover(
         &self,
         request: &DiscoverRequest,

@@ -106,6 +106,10 @@ fn join_error(err: tokio::task::JoinError) -> ProviderError {
 
 #[async_trait]
 impl Provider for OpenApiFilesProvider {
+    fn provider_type(&self) -> &str {
+        PROVIDER_TYPE
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
     }

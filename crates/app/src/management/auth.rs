@@ -84,6 +84,19 @@ impl Authenticator {
         })
     }
 
+    /// [`Self::warning`] for a service listening on `address`: none on a loopback address,
+    /// where only programs on this host can call.
+    pub fn listening_warning(
+        config: &AuthenticationConfig,
+        address: std::net::IpAddr,
+    ) -> Option<String> {
+        if address.is_loopback() {
+            None
+        } else {
+            Self::warning(config)
+        }
+    }
+
     /// Whether anyone may call.
     pub fn is_open(&self) -> bool {
         self.users.is_none()
@@ -179,6 +192,11 @@ mod tests {
         let mut config = AuthenticationConfig::default();
         assert!(Authenticator::from_config(&config).unwrap().is_open());
         assert!(Authenticator::warning(&config).is_some());
+        let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let any: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        assert!(Authenticator::listening_warning(&config, loopback).is_none());
+        assert!(Authenticator::listening_warning(&config, "::1".parse().unwrap()).is_none());
+        assert!(Authenticator::listening_warning(&config, any).is_some());
         config.users = BTreeMap::from([("admin".to_owned(), Secret::new("adminadmin"))]);
         let auth = Authenticator::from_config(&config).unwrap();
         assert!(!auth.is_open());

@@ -158,9 +158,6 @@ impl Management {
             return Ok(None);
         }
         let auth = Authenticator::from_config(&http.authentication)?;
-        if let Some(warning) = Authenticator::warning(&http.authentication) {
-            tracing::warn!("{warning}");
-        }
         let configured = config
             .integration
             .providers
@@ -181,6 +178,13 @@ impl Management {
             }
         }
         let listener = bind(http).await?;
+        // No users is only worth a warning when other hosts can call.
+        if let Ok(address) = listener.local_addr()
+            && let Some(warning) =
+                Authenticator::listening_warning(&http.authentication, address.ip())
+        {
+            tracing::warn!("{warning}");
+        }
         Self::serve(listener, api).map(Some)
     }
 

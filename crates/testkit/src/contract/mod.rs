@@ -23,8 +23,10 @@
 //!
 //! # What "the same subscription delivered twice yields one credential" means here
 //!
-//! The controller may deliver one `SUBSCRIBE` twice. Afterwards exactly one credential of that
-//! subscription may work. Two behaviours keep that rule, and the suite accepts either:
+//! This is the one definition; the `Provider` trait's documentation and the "Writing a
+//! provider" guide say the same. The controller may deliver one `SUBSCRIBE` twice (one after
+//! the other, or at the same time). Afterwards exactly one credential of that subscription
+//! works. Two behaviours keep that rule, and the suite accepts either:
 //!
 //! - **same credential**: the second result carries the same `apiKey` as the first (for a
 //!   result without a key: the same metadata);
@@ -92,8 +94,9 @@ pub struct Fixture {
     pub plan_id: String,
     /// The subscription type the provider supports and the suite subscribes with.
     pub subscription_type: SubscriptionType,
-    /// The provider type (for example `aws-api-gateway`). When set, API metadata whose name
-    /// contains it is copied into the SUBSCRIBE metadata, as the controller does (APIM 4.9+).
+    /// The provider type (for example `aws-api-gateway`). API metadata whose name contains it
+    /// is copied into the SUBSCRIBE metadata, as the controller does (APIM 4.9+). Unset, the
+    /// suite reads [`Provider::provider_type`]; set it only for a provider that declares none.
     pub provider_type: Option<String>,
     /// Sees whether a credential works; without one, the revocation rules check only that the
     /// calls succeed.
@@ -156,6 +159,14 @@ impl fmt::Debug for Fixture {
 /// Runs every rule against `provider` and reports each one. Never panics on the provider's
 /// behaviour; every provider call is bounded by [`Fixture::call_timeout`].
 pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> ContractReport {
+    let declared = provider.provider_type();
+    let with_type;
+    let fixture = if fixture.provider_type.is_none() && !blank(declared) {
+        with_type = fixture.clone().with_provider_type(declared);
+        &with_type
+    } else {
+        fixture
+    };
     let mut results: BTreeMap<Rule, Outcome> = BTreeMap::new();
     let mut record = |rule: Rule, outcome: Outcome| {
         results.insert(rule, outcome);

@@ -143,7 +143,15 @@ impl SubscribeContext<'_> {
         verdict(problems)
     }
 
-    /// Delivers one subscription twice, one after the other or at the same time.
+    /// Delivers one subscription twice, one after the other or at the same time, and decides
+    /// the rule every provider keeps (the trait docs and the guide repeat it): afterwards
+    /// exactly one credential of the subscription works. Either both results carry the **same
+    /// credential** (same `apiKey`; without keys, the same metadata), or the second **rotated**
+    /// it: a new key, the first no longer working, which only a [`CredentialProbe`] can show,
+    /// so a rotation without a probe fails. Revoking with either result's metadata must then
+    /// leave no working credential.
+    ///
+    /// [`CredentialProbe`]: super::CredentialProbe
     pub(super) async fn idempotent(&self, concurrent: bool) -> Outcome {
         let rule = if concurrent {
             Rule::ConcurrentSubscribeIdempotent
@@ -259,10 +267,12 @@ impl SubscribeContext<'_> {
                 }
                 Ok(Err(err @ ProviderError::UnsupportedSubscription { .. })) => {
                     let text = err.to_string();
+                    let declared = self.provider.provider_type();
                     let unnamed: Vec<&str> = supported
                         .iter()
                         .map(|t| t.as_str())
                         .chain([spelling])
+                        .chain((!blank(declared)).then_some(declared))
                         .filter(|name| !text.contains(name))
                         .collect();
                     if !unnamed.is_empty() {

@@ -1,0 +1,176 @@
+//! The minimal provider keeps the whole contract; its agent binary serves the controller
+//! simulator; and that binary's build has no AWS SDK crate in it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use federation_core::SubscriptionResult;
+use federation_example_provider_minimal::MinimalProvider;
+use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
+use federation_testkit::contract::{CredentialProbe, Fixture, Outcome, assert_provider_contract};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Probe(Arc<MinimalProvider>);
+
+#[async_trait]
+impl CredentialProbe for Probe {
+    async fn is_active(&self, _api_id: &str, result: &SubscriptionResult) -> Result<bool, String> {
+        let key = result.api_key.as_ref().ok_or("the result has no apiKey")?;
+        Ok(self.0.is_key_active(key.expose()))
+    }
+}
+
+#[tokio::test]
+async fn keeps_every_rule_of_the_provider_contract() {
+    let provider = Arc::new(MinimalProvider::default());
+    // No provider type in the fixture: the suite reads it from the provider.
+    let fixture = Fixture::new("orders", "standard").with_probe(Arc::new(Probe(provider.clone())));
+    let report = assert_provider_contract(provider.as_ref(), &fixture).await;
+    for check in &report.checks {
+        assert_eq!(check.outcome, Outcome::Passed, "{}", check.rule);
+    }
+}
+
+/// Kills the agent if the test fails before it exits.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Agent {
+    async fn exit(&mut self) -> Option<ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_binary_serves_the_simulator_and_stops_on_good_bye() {
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .token("minimal-token")
+            .integration("minimal-1", "minimal"),
+    )
+    .await
+    .unwrap();
+    let home = std::env::temp_dir(); // no ./config/gravitee.yml there
+    let mut agent = Agent(
+        Command::new(env!("CARGO_BIN_EXE_federation-agent-minimal"))
+            .current_dir(&home)
+            .env_remove("GRAVITEE_HOME")
+            .env(
+                "gravitee_integration_connector_ws_endpoints_0",
+                simulator.endpoint(),
+            )
+            .env(
+                "gravitee_integration_connector_ws_headers_0_name",
+                "Authorization",
+            )
+            .env(
+                "gravitee_integration_connector_ws_headers_0_value",
+                "bearer minimal-token",
+            )
+            .env("gravitee_integration_providers_0_type", "minimal")
+            .env(
+                "gravitee_integration_providers_0_integrationId",
+                "minimal-1",
+            )
+            .env("gravitee_services_core_http_enabled", "false")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    simulator.wait_connected("minimal-1", WAIT).await.unwrap();
+    let preview = simulator.discover("minimal-1").await.unwrap();
+    let mut ids: Vec<_> = preview.apis.iter().map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["billing", "orders"]);
+    let (_, result) = simulator
+        .subscribe(
+            "minimal-1",
+            SubscribeRequest::api_key("orders", Some("standard".to_owned())),
+        )
+        .await
+        .unwrap();
+    assert!(result.api_key.is_some());
+
+    simulator.goodbye("minimal-1", false).await.unwrap();
+    let status = agent.exit().await.expect("the agent did not exit");
+    assert!(status.success(), "{status}");
+}
+
+/// The AWS SDK crates (`aws-config`, `aws-sdk-*`, `aws-smithy-*`, `aws-types`, `aws-runtime`,
+/// `aws-sigv4`, `aws-credential-types`). `aws-lc-rs` and `aws-lc-sys` are not among them: they
+/// are rustls's crypto provider, the agent's one TLS stack.
+fn is_aws_sdk(name: &str) -> bool {
+    name.starts_with("aws-") && !name.starts_with("aws-lc-")
+}
+
+/// `cargo tree` of `package`'s normal dependencies (what its library and binaries link), one
+/// crate name per line.
+fn normal_dependencies(package: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .args(["--format", "{p}", "-p", package])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_agent_binary_builds_without_the_aws_sdk() {
+    let crates = normal_dependencies("federation-example-provider-minimal");
+    // The check sees the agent's own crates, so it would see an AWS SDK crate too.
+    assert!(crates.iter().any(|c| c == "federation-app"), "{crates:?}");
+    assert!(
+        crates.iter().any(|c| c == "federation-connector"),
+        "{crates:?}"
+    );
+    let aws: Vec<_> = crates.iter().filter(|c| is_aws_sdk(c)).collect();
+    assert!(aws.is_empty(), "AWS SDK crates in the build: {aws:?}");
+}
+
+#[test]
+fn the_check_recognises_the_aws_sdk() {
+    let crates = normal_dependencies("federation-provider-aws-api-gateway");
+    assert!(
+        crates.iter().any(|c| c == "aws-sdk-apigateway"),
+        "{crates:?}"
+    );
+    assert!(crates.iter().any(|c| is_aws_sdk(c)));
+}
