@@ -53,6 +53,7 @@
 //! secrets, tokens) never appear in errors, logs or `Debug` output.
 
 pub mod catalogue;
+pub mod drift;
 pub mod env;
 pub mod error;
 pub mod loader;
@@ -63,6 +64,7 @@ mod validate;
 pub mod yaml;
 
 pub use catalogue::{KeyCatalogue, MODEL_KEYS};
+pub use drift::DriftConfig;
 pub use env::GraviteeEnv;
 pub use error::ConfigError;
 pub use loader::{ConfigLoader, LoadedConfig};

@@ -63,6 +63,8 @@ pub struct ConnectorConfig {
     pub commands: CommandsConfig,
     /// `integration.connector.ingest.*`: how INGEST batches are cut (this agent's keys).
     pub ingest: IngestConfig,
+    /// `integration.connector.drift.*`: catalogue drift reporting (this agent's keys).
+    pub drift: crate::drift::DriftConfig,
 }
 
 impl ConnectorConfig {

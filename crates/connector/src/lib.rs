@@ -26,6 +26,9 @@
 //!   incoming messages above `maxWebSocketMessageSize` with a logged error.
 //! - **Shuts down gracefully**: no new commands, in-flight ones get a grace period, close 1000.
 //!
+//! Catalogue drift (what changed at the vendor since ingest) is checked after each DISCOVER and
+//! each ingest and published on a [`DriftBoard`] ([`drift`]).
+//!
 //! Status for health endpoints comes from [`StatusBoard`]; metrics go through the `metrics`
 //! facade (names in [`metrics`]); logs through `tracing`, with the integration, provider,
 //! command type and command id on each command's span. Header values never reach a log.
@@ -37,6 +40,7 @@ mod channel;
 mod connector;
 mod context;
 mod dedup;
+pub mod drift;
 pub mod endpoint;
 mod error;
 mod handler;
@@ -49,6 +53,7 @@ mod tls;
 mod transport;
 
 pub use connector::{Connector, Integration};
+pub use drift::{DriftBoard, IntegrationDrift};
 pub use endpoint::{EXCHANGE_CONTROLLER_PATH, Endpoint};
 pub use error::ConnectorError;
 pub use status::{ChannelState, IntegrationStatus, StatusBoard};
