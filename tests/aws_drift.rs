@@ -402,3 +402,57 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     assert!(rewritten["integrations"][INTEGRATION]["apis"]["pets:a"].is_null());
     stop(agent);
 }
+
+#[tokio::test]
+async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_catalogue() {
+    use federation_core::drift::{IngestedApi, Ledger, compare};
+    use federation_core::{DiscoverRequest, Selection, collect};
+    use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
+    use federation_provider_aws_api_gateway::testing::{ProxyConfig, ThrottlingProxy};
+
+    let moto = testing::shared_moto().await;
+    let client = testing::client(&moto.endpoint(), "us-east-1").await;
+    seed::rest_api(&client, "Pets", Some("pets"), &["a", "b"]).await;
+    seed::usage_plan(
+        &client,
+        &seed::PlanSpec::new("Gold")
+            .stage("pets", "a")
+            .stage("pets", "b"),
+    )
+    .await;
+    // The seed's minimum policy: no GET /apikeys.
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().deny("GetApiKeys")).await;
+    let provider = AwsApiGatewayProvider::from_settings(&testing::provider_settings(
+        &proxy.endpoint(),
+        "us-east-1",
+        &[],
+    ))
+    .unwrap();
+    let ingested = collect(&provider, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    let mut ledger = Ledger::default();
+    for api in &ingested {
+        ledger.record(IngestedApi::from_api(api, 0));
+    }
+    client
+        .delete_stage()
+        .rest_api_id("pets")
+        .stage_name("a")
+        .send()
+        .await
+        .unwrap();
+
+    let (observed, _) = federation_connector::drift::observe(&provider, &ledger, None).await;
+    let report = compare(&ledger, &observed);
+    assert_eq!(items(&serde_json::to_value(&report).unwrap()).len(), 1);
+    assert_eq!(report.items[0].api_id.as_deref(), Some("pets:a"));
+    assert_eq!(report.unchecked.len(), 1, "{:?}", report.unchecked);
+    let keys = &report.unchecked[0];
+    assert!(keys.starts_with("keys: not listed"), "{keys}");
+    assert!(
+        keys.contains("apigateway:GET on arn:aws:apigateway:*::/apikeys"),
+        "{keys}"
+    );
+}
