@@ -295,8 +295,8 @@ pub fn compare(ledger: &Ledger, now: &Observed) -> DriftReport {
             key: None,
             detail: format!("API {} ({}) no longer exists at the vendor", api.name, api.id),
             action: format!(
-                "delete API \"{}\" in Gravitee (or stop its federated plans and close its subscriptions)",
-                api.name
+                "delete API \"{}\" ({}) in Gravitee (or stop its federated plans and close its subscriptions)",
+                api.name, api.id
             ),
         });
     }
@@ -353,8 +353,8 @@ fn plan_drift(
                 key: None,
                 detail: format!("plan {plan_name} ({plan_id}) {why}; API {} ({})", api.name, api.id),
                 action: format!(
-                    "remove plan \"{plan_name}\" from API \"{}\" in Gravitee (close its subscriptions first)",
-                    api.name
+                    "remove plan \"{plan_name}\" from API \"{}\" ({}) in Gravitee (close its subscriptions first)",
+                    api.name, api.id
                 ),
             });
         }
@@ -375,8 +375,8 @@ fn plan_drift(
                         plan.name, api.name, api.id
                     ),
                     action: format!(
-                        "ingest API \"{}\" again to offer plan \"{}\" in Gravitee",
-                        api.name, plan.name
+                        "ingest API \"{}\" ({}) again to offer plan \"{}\" in Gravitee",
+                        api.name, api.id, plan.name
                     ),
                 });
             }
@@ -681,7 +681,7 @@ mod tests {
         assert!(
             report.items[0]
                 .action
-                .contains("ingest API \"name-x\" again")
+                .contains("ingest API \"name-x\" (x) again")
         );
     }
 
