@@ -197,7 +197,7 @@ impl DriftBoard {
         let mut state = State::default();
         if let Some(file) = &file {
             match file.load() {
-                Ok(ledgers) => {
+                Ok(ledgers) if file.path().exists() => {
                     tracing::info!(
                         path = %file.path().display(),
                         integrations = ledgers.len(),
@@ -205,6 +205,10 @@ impl DriftBoard {
                     );
                     state.ledgers = ledgers;
                 }
+                Ok(_) => tracing::info!(
+                    path = %file.path().display(),
+                    "No drift state file yet: it is written after the first ingest."
+                ),
                 Err(error) => {
                     tracing::warn!(%error, "Ignoring the drift state file; starting with no memory of earlier ingests.");
                     state.load_problem = Some(error.to_string());

@@ -54,7 +54,7 @@ fn outcome(report: &federation_testkit::contract::ContractReport, rule: Rule) ->
         .iter()
         .find(|c| c.rule == rule)
         .map(|c| c.outcome.clone())
-        .unwrap()
+        .expect("every rule is reported")
 }
 
 #[tokio::test]
