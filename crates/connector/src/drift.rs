@@ -372,13 +372,14 @@ async fn check(ctx: &ChannelContext, preview: Option<BTreeSet<String>>, trigger:
     }
     let report = drift::compare(&ledger, &observed);
     announce(integration, trigger, &report);
+    // Persisted first: a published report means the memory behind it is on disk.
+    board.persist().await;
     board.publish(IntegrationDrift {
         integration_id: integration.clone(),
         checked_at: SystemTime::now(),
         trigger: trigger.to_owned(),
         report,
     });
-    board.persist().await;
 }
 
 /// Asks the vendor what it shows now: through the provider's [`Inventory`] when it has one,
@@ -516,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn a_corrupt_state_file_is_reported_and_ignored() {
+    fn a_corrupt_or_unreadable_state_file_is_reported_and_ignored() {
         let dir = std::env::temp_dir().join(format!("drift-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json");
@@ -529,6 +530,15 @@ mod tests {
         assert!(matches!(
             StateFile::new(&path).load(),
             Err(StateError::Corrupt { .. })
+        ));
+        // Unreadable (a directory where the file should be): reported, ignored.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let board = DriftBoard::new(Some(path.clone()));
+        assert!(board.state_problem().is_some());
+        assert!(matches!(
+            StateFile::new(&path).load(),
+            Err(StateError::Io { .. })
         ));
         std::fs::remove_dir_all(dir).unwrap();
     }
