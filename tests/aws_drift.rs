@@ -239,11 +239,19 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     sim.discover(INTEGRATION).await.unwrap();
     assert_eq!(items(&drift_report(port, "discover", start).await), vec![]);
 
-    // A subscription on pets:b through Gold, then four changes in AWS.
+    // Subscriptions on pets:b through Gold and on pets:c through Silver, then four changes in
+    // AWS.
     let (subscription, _) = sim
         .subscribe(
             INTEGRATION,
             SubscribeRequest::api_key("pets:b", Some(gold.clone())),
+        )
+        .await
+        .unwrap();
+    let (silver_subscription, _) = sim
+        .subscribe(
+            INTEGRATION,
+            SubscribeRequest::api_key("pets:c", Some(silver.clone())),
         )
         .await
         .unwrap();
@@ -281,6 +289,11 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     let expected = vec![
         ("api_gone".to_owned(), "pets:a".to_owned(), "-".to_owned()),
         (
+            "key_orphaned".to_owned(),
+            "pets:c".to_owned(),
+            "-".to_owned(),
+        ),
+        (
             "key_uncovered".to_owned(),
             "pets:b".to_owned(),
             gold.clone(),
@@ -314,6 +327,10 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     assert!(
         action("key_uncovered", "pets:b").contains(&format!("close subscription {subscription}"))
     );
+    assert!(
+        action("key_orphaned", "pets:c")
+            .contains(&format!("close subscription {silver_subscription}"))
+    );
 
     // Prometheus: one gauge per kind.
     let metrics = get(port, "/_node/metrics/prometheus").unwrap();
@@ -322,7 +339,7 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
         ("plan_removed", 2),
         ("plan_coverage_changed", 1),
         ("plan_added", 0),
-        ("key_orphaned", 0),
+        ("key_orphaned", 1),
         ("key_uncovered", 1),
     ] {
         let line = format!(
@@ -340,12 +357,14 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     assert_eq!(summary.len(), 1, "one summary line per check with drift");
     assert!(summary[0].contains("WARN"), "{}", summary[0]);
     assert!(
-        summary[0].contains("api_gone=1 plan_removed=2 plan_coverage_changed=1 key_uncovered=1"),
+        summary[0].contains(
+            "api_gone=1 plan_removed=2 plan_coverage_changed=1 key_orphaned=1 key_uncovered=1"
+        ),
         "{}",
         summary[0]
     );
     let listed: Vec<&str> = log.lines().filter(|l| l.contains("Drift: ")).collect();
-    assert_eq!(listed.len(), 5, "each change listed once at debug");
+    assert_eq!(listed.len(), 6, "each change listed once at debug");
     assert!(listed.iter().all(|l| l.contains("DEBUG")));
     assert_eq!(listed.iter().filter(|l| l.contains("pets:a")).count(), 1);
 
@@ -393,8 +412,12 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     let report = drift_report(port, "ingest", start).await;
     assert_eq!(
         items(&report),
-        vec![],
-        "fresh memory: nothing drifted since this ingest"
+        vec![(
+            "key_orphaned".to_owned(),
+            "pets:c".to_owned(),
+            "-".to_owned()
+        )],
+        "fresh memory: nothing drifted since this ingest, but the orphaned key needs no memory"
     );
     let rewritten: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     // Only the stages still in a usage plan were ingested this time.
