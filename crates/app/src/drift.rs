@@ -75,6 +75,13 @@ impl DriftCommandReport {
                 report.ingested_apis,
                 report.items.len()
             );
+            if report.ingested_apis == 0 {
+                let _ = writeln!(
+                    out,
+                    "nothing remembered for this integration yet: the agent records what it ingests \
+                     once the state file is configured"
+                );
+            }
             if !report.items.is_empty() {
                 let rows: Vec<[String; 5]> = report
                     .items
