@@ -281,6 +281,14 @@ impl DriftBoard {
             .unwrap_or_default()
     }
 
+    fn restore_pending_plans(&self, integration_id: &str, plans: BTreeSet<String>) {
+        self.lock()
+            .pending_plans
+            .entry(integration_id.to_owned())
+            .or_default()
+            .extend(plans);
+    }
+
     fn acknowledge(&self, integration_id: &str, plans: &BTreeSet<String>, now: &drift::Catalogue) {
         if let Some(ledger) = self.lock().ledgers.get_mut(integration_id) {
             ledger.acknowledge(plans, now);
@@ -364,11 +372,16 @@ async fn check(ctx: &ChannelContext, preview: Option<BTreeSet<String>>, trigger:
         return;
     }
     let (observed, catalogue) = observe(ctx.provider.as_ref(), &ledger, preview).await;
-    if let Some(catalogue) = &catalogue
-        && !acknowledging.is_empty()
-    {
-        board.acknowledge(integration, &acknowledging, catalogue);
-        ledger = board.ledger(integration);
+    match &catalogue {
+        Some(catalogue) if !acknowledging.is_empty() => {
+            board.acknowledge(integration, &acknowledging, catalogue);
+            ledger = board.ledger(integration);
+        }
+        // The vendor could not be read: acknowledge at the next check instead.
+        None if !acknowledging.is_empty() => {
+            board.restore_pending_plans(integration, acknowledging)
+        }
+        _ => {}
     }
     let report = drift::compare(&ledger, &observed);
     announce(integration, trigger, &report);
