@@ -467,7 +467,17 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
         .await
         .unwrap();
 
+    proxy.reset_counts();
     let (observed, _) = federation_connector::drift::observe(&provider, &ledger, None).await;
+    // The catalogue part uses only actions of the seed's minimum policy; the key part stopped
+    // at the denied GetApiKeys.
+    let calls = proxy.calls();
+    eprintln!("AWS calls of one drift check: {calls:?}");
+    assert_eq!(
+        calls.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["GetApiKeys", "GetRestApis", "GetStages", "GetUsagePlans"]
+    );
+    assert_eq!(calls["GetStages"], 1, "one GetStages per ingested REST API");
     let report = compare(&ledger, &observed);
     assert_eq!(items(&serde_json::to_value(&report).unwrap()).len(), 1);
     assert_eq!(report.items[0].api_id.as_deref(), Some("pets:a"));
