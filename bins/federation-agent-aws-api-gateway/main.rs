@@ -3,7 +3,8 @@
 //! `run` (the default) serves every `integration.providers[i]` of type `aws-api-gateway` to the
 //! Gravitee integration controller. `discover` and `check` are operator tools that need no
 //! controller: what discovery would ingest (and why a stage is left out), and whether the
-//! configured AWS identity has the seed's minimum IAM permissions.
+//! configured AWS identity has the seed's minimum IAM permissions. `drift` prints what changed
+//! in AWS since the agent ingested it, with the action to take in Gravitee.
 
 use std::process::ExitCode;
 
@@ -59,6 +60,16 @@ enum Command {
         #[arg(long)]
         write_probes: bool,
     },
+    /// Compare what the agent ingested (integration.connector.drift.stateFile) with what AWS
+    /// shows now and print each change with the action to take in Gravitee.
+    Drift {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: federation_app::drift::DriftFormat,
+        /// Only the `integration.providers[N]` entry (default: every integration).
+        #[arg(long, value_name = "N")]
+        provider: Option<usize>,
+    },
 }
 
 fn parse_format(text: &str) -> Result<OutputFormat, String> {
@@ -73,6 +84,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None | Some(Command::Run) => federation_app::main_with(BINARY, &cli.agent, registry()),
+        Some(Command::Drift { format, provider }) => {
+            federation_app::drift::main(BINARY, &cli.agent, &registry(), format, provider)
+        }
         Some(Command::Discover {
             full,
             format,

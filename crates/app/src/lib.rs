@@ -9,11 +9,13 @@
 //! outcome into an exit code: 0 after a clean shutdown, 2 with a one-line reason on bad
 //! configuration (a taken management port included), 1 when the controller rejects a HELLO or
 //! the agent cannot start. `--healthcheck` ([`healthcheck`]) calls a running agent's health
-//! endpoint instead, for container health checks.
+//! endpoint instead, for container health checks. [`drift`] is the operator command that
+//! prints catalogue drift (what changed at the vendor since ingest) with the Gravitee action.
 //!
 //! [`ProviderRegistry`]: federation_core::ProviderRegistry
 
 pub mod cli;
+pub mod drift;
 pub mod error;
 pub mod healthcheck;
 pub mod logging;

@@ -32,7 +32,8 @@ pub async fn run_agent_until(
     let connector = integrations
         .into_iter()
         .fold(connector, Connector::with_integration);
-    let management = Management::start(&config, connector.status()).await?;
+    let management =
+        Management::start_with_drift(&config, connector.status(), Some(connector.drift())).await?;
     let result = connector.run(shutdown).await;
     if let Some(management) = management {
         management.stop().await;

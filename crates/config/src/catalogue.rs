@@ -29,6 +29,7 @@ pub const MODEL_KEYS: &[&str] = &[
     "integration.connector.commands.maxConcurrent",
     "integration.connector.commands.replyTimeoutMs",
     "integration.connector.commands.shutdownGraceMs",
+    "integration.connector.drift.stateFile",
     "integration.connector.ingest.batchSize",
     "integration.connector.ingest.startDelayMs",
     "integration.connector.ws.autoReconnect",

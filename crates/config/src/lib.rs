@@ -56,6 +56,7 @@
 
 pub mod catalogue;
 pub mod cloud;
+pub mod drift;
 pub mod env;
 pub mod error;
 pub mod loader;
@@ -67,6 +68,7 @@ pub mod yaml;
 
 pub use catalogue::{KeyCatalogue, MODEL_KEYS};
 pub use cloud::{CloudConnection, CloudToken};
+pub use drift::DriftConfig;
 pub use env::GraviteeEnv;
 pub use error::ConfigError;
 pub use loader::{ConfigLoader, LoadedConfig};

@@ -38,7 +38,8 @@ pub struct ConnectorConfig {
     /// `integration.connector.commands.*`: how commands are run (this agent's keys).
     pub commands: CommandsConfig,
     /// `integration.connector.ingest.*`: how INGEST batches are cut (this agent's keys).
-    pub ingest: IngestConfig,
+    pub ingest: IngestConfig,    /// `integration.connector.drift.*`: catalogue drift reporting (this agent's keys).
+    pub drift: DriftConfig,
 }
 
 impl ConnectorConfig {
@@ -283,4 +284,13 @@ impl Default for IngestConfig {
             start_delay_ms: 3_000,
         }
     }
+}
+
+/// `integration.connector.drift.*`: catalogue drift reporting (this agent's keys).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DriftConfig {
+    /// `stateFile`: where the agent remembers what it ingested, so drift reports survive a
+    /// restart. Absent by default: the memory then lasts as long as the process.
+    pub state_file: Option<String>,
 }

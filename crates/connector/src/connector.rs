@@ -16,6 +16,7 @@ use crate::backoff::Backoff;
 use crate::channel::{self, Shared};
 use crate::context::{ChannelContext, Limits};
 use crate::dedup::Dedup;
+use crate::drift::DriftBoard;
 use crate::endpoint::Endpoints;
 use crate::error::ConnectorError;
 use crate::link::Link;
@@ -70,6 +71,7 @@ pub struct Connector {
     max_concurrent: usize,
     integrations: Vec<(Integration, usize)>,
     status: StatusBoard,
+    drift: DriftBoard,
 }
 
 impl std::fmt::Debug for Connector {
@@ -134,6 +136,7 @@ impl Connector {
             max_concurrent: commands.max_concurrent.max(1),
             integrations: Vec::new(),
             status: StatusBoard::default(),
+            drift: DriftBoard::new(config.drift.state_file.clone().map(Into::into)),
         })
     }
 
@@ -150,6 +153,11 @@ impl Connector {
     /// A handle on every integration's status, live for as long as the connector runs.
     pub fn status(&self) -> StatusBoard {
         self.status.clone()
+    }
+
+    /// Every integration's catalogue drift: what was ingested and the last report.
+    pub fn drift(&self) -> DriftBoard {
+        self.drift.clone()
     }
 
     /// Serves every integration until `shutdown` completes (then in-flight commands get
@@ -186,6 +194,7 @@ impl Connector {
                 link: Link::default(),
                 permits: Arc::new(Semaphore::new(self.max_concurrent)),
                 tasks: TaskTracker::new(),
+                drift: self.drift.clone(),
             });
             channels.spawn(channel::run(ctx, self.shared.clone(), token.clone()));
         }

@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use crate::dedup::Dedup;
+use crate::drift::DriftBoard;
 use crate::link::Link;
 use crate::status::StatusBoard;
 
@@ -42,4 +43,6 @@ pub(crate) struct ChannelContext {
     pub(crate) permits: Arc<Semaphore>,
     /// Command handlers and ingest pushes in flight (awaited at shutdown).
     pub(crate) tasks: TaskTracker,
+    /// What was ingested and the last drift report (shared by every integration).
+    pub(crate) drift: DriftBoard,
 }

@@ -41,12 +41,18 @@ pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcom
     let id = command.id.clone();
     let command_type = command.command_type();
     match command.payload {
-        CommandPayload::Discover(_) => discover(&id, &ctx).await.into(),
+        // Drift hook: a complete preview feeds the drift check that follows the reply.
+        CommandPayload::Discover(_) => {
+            crate::drift::after_discover(&ctx, discover(&id, &ctx).await)
+        }
         CommandPayload::List(_) => list(&id, &ctx).await.into(),
         CommandPayload::StartIngest(payload) => {
             start_ingest(&id, payload.ingest_job_id, payload.api_ids, &ctx).await
         }
-        CommandPayload::Fetch(payload) => fetch(&id, payload.selected_ids(), &ctx).await.into(),
+        // Drift hook: the fetched APIs are remembered as ingested.
+        CommandPayload::Fetch(payload) => {
+            crate::drift::after_fetch(&ctx, fetch(&id, payload.selected_ids(), &ctx).await)
+        }
         CommandPayload::Subscribe(payload) => {
             subscribe(&id, &payload.api_id, &payload.subscription, &ctx)
                 .await

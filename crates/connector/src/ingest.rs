@@ -113,6 +113,8 @@ pub(crate) async fn push(
         } else {
             tracing::info!(ingest_job_id = %job_id, pushed, skipped, elapsed = ?started.elapsed(), "Ingest finished.");
         }
+        // Drift hook: compare what was just ingested (and earlier) with the vendor.
+        crate::drift::after_ingest(&ctx, "ingest").await;
         metrics::seconds(
             metrics::INGEST_DURATION,
             &[("integration", ctx.integration_id.clone())],
@@ -123,6 +125,7 @@ pub(crate) async fn push(
 
 async fn send(ctx: &ChannelContext, job_id: &str, apis: Vec<Api>, done: bool) -> bool {
     let count = apis.len();
+    let remembered = crate::drift::remember(&apis); // drift hook
     let command = Command::new(
         uuid::Uuid::new_v4().to_string(),
         CommandPayload::Ingest(IngestPayload {
@@ -148,6 +151,7 @@ async fn send(ctx: &ChannelContext, job_id: &str, apis: Vec<Api>, done: bool) ->
     match result {
         Ok(reply) if reply.is_success() => {
             metrics::add(metrics::APIS_INGESTED, &ctx.integration_id, count as u64);
+            ctx.drift.record(&ctx.integration_id, remembered); // drift hook
             tracing::debug!(ingest_job_id = %job_id, apis = count, done, "INGEST batch accepted.");
             true
         }

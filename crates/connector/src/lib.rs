@@ -81,6 +81,9 @@
 //!   incoming messages above `maxWebSocketMessageSize` with a logged error.
 //! - **Shuts down gracefully**: no new commands, in-flight ones get a grace period, close 1000.
 //!
+//! Catalogue drift (what changed at the vendor since ingest) is checked after each DISCOVER and
+//! each ingest and published on a [`DriftBoard`] ([`drift`]).
+//!
 //! Status for health endpoints comes from [`StatusBoard`]; metrics go through the `metrics`
 //! facade (names in [`metrics`]); logs through `tracing`, with the integration and provider on
 //! the channel's span, and on each command's span (a root span, so a line names them once)
@@ -95,6 +98,7 @@ mod context;
 mod dedup;
 mod display;
 mod embed;
+pub mod drift;
 pub mod endpoint;
 mod error;
 mod handler;
@@ -107,12 +111,13 @@ mod tls;
 mod transport;
 
 pub use connector::{Connector, Integration};
+pub use drift::{DriftBoard, IntegrationDrift};
 pub use endpoint::{EXCHANGE_CONTROLLER_PATH, Endpoint};
 pub use error::ConnectorError;
 /// The connector's configuration types (crate `federation-connector-config`).
 pub use federation_connector_config as config;
 pub use federation_connector_config::{
-    BackoffConfig, CommandsConfig, ConnectorConfig, HeaderConfig, IngestConfig, ProxyConfig,
+    BackoffConfig, CommandsConfig, ConnectorConfig, DriftConfig, HeaderConfig, IngestConfig, ProxyConfig,
     SslConfig, StoreConfig, WsConfig,
 };
 pub use status::{ChannelState, IntegrationStatus, StatusBoard};

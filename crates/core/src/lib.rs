@@ -14,6 +14,8 @@
 //!   `integration.providers[i].type` into a running provider.
 //! - [`settings`]: [`ProviderSettings`], a provider's untyped `configuration` block, which each
 //!   provider deserialises into its own typed struct with errors that name the full key.
+//! - [`drift`]: catalogue drift, the comparison of what was ingested with what the vendor shows
+//!   now, and [`Inventory`], the optional provider extension that supplies the vendor's side.
 //! - [`secret`]: [`Secret`], a string that never shows in `Debug`, `Display` or logs.
 //!
 //! This crate does no I/O: no sockets, no files, no vendor SDK. A provider crate depends on this
@@ -52,6 +54,7 @@
 //! }
 //! ```
 
+pub mod drift;
 pub mod error;
 pub mod model;
 pub mod provider;
@@ -61,6 +64,7 @@ pub mod secret;
 pub mod settings;
 pub mod sink;
 
+pub use drift::{DriftKind, DriftReport, Inventory};
 pub use error::ProviderError;
 pub use model::{
     Api, ApiType, Metadata, MetadataFormat, Page, PageType, Plan, PlanSecurityType, Subscription,

@@ -99,6 +99,13 @@ pub trait Provider: Send + Sync + Debug + 'static {
     async fn health(&self) -> Health {
         Health::healthy()
     }
+
+    /// The optional drift extension: what the vendor shows now (API existence, plan coverage,
+    /// issued credentials), so the agent can report catalogue drift
+    /// ([`crate::drift`]). `None`, the default, limits the report to APIs gone from discovery.
+    fn inventory(&self) -> Option<&dyn crate::drift::Inventory> {
+        None
+    }
 }
 
 /// What a provider supports.

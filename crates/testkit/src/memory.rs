@@ -3,14 +3,15 @@
 //! It keeps the whole provider contract (stable ids, preview vs full, idempotent subscribe and
 //! revoke, API-key only) and lets a test make it slow, failing or unhealthy, and count calls.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use federation_core::drift::{self, Catalogue, PlanCoverage};
 use federation_core::{
-    Api, ApiSink, Capabilities, Depth, DiscoverRequest, Health, Page, PageType, Plan,
+    Api, ApiSink, Capabilities, Depth, DiscoverRequest, Health, Inventory, Page, PageType, Plan,
     PlanSecurityType, Provider, ProviderContext, ProviderError, ProviderFactory, Subscription,
     SubscriptionResult,
 };
@@ -242,6 +243,62 @@ impl Provider for MemoryProvider {
 
     async fn health(&self) -> Health {
         self.state().health.clone().unwrap_or_else(Health::healthy)
+    }
+
+    fn inventory(&self) -> Option<&dyn Inventory> {
+        Some(self)
+    }
+}
+
+/// The drift inventory: the APIs in memory, each plan's APIs, and the issued keys (named
+/// `memory-{subscriptionId}`).
+#[async_trait]
+impl Inventory for MemoryProvider {
+    async fn catalogue(&self, api_ids: &BTreeSet<String>) -> Result<Catalogue, ProviderError> {
+        let state = self.state();
+        let mut catalogue = Catalogue::default();
+        for api in &state.apis {
+            if api_ids.contains(&api.id) {
+                catalogue.apis.insert(api.id.clone());
+            }
+            for plan in api.plans.iter().flatten() {
+                catalogue
+                    .plans
+                    .entry(plan.id.clone())
+                    .or_insert_with(|| PlanCoverage {
+                        name: plan.name.clone(),
+                        apis: BTreeSet::new(),
+                    })
+                    .apis
+                    .insert(api.id.clone());
+            }
+        }
+        Ok(catalogue)
+    }
+
+    async fn issued_keys(&self) -> Result<Vec<drift::IssuedKey>, ProviderError> {
+        let state = self.state();
+        let plans: BTreeSet<&str> = state
+            .apis
+            .iter()
+            .flat_map(|a| a.plans.iter().flatten().map(|p| p.id.as_str()))
+            .collect();
+        Ok(state
+            .keys
+            .iter()
+            .map(|(subscription, key)| drift::IssuedKey {
+                id: key.key_id.clone(),
+                name: format!("memory-{subscription}"),
+                subscription_id: Some(subscription.clone()),
+                api_id: Some(key.api_id.clone()),
+                plans: key
+                    .plan_id
+                    .iter()
+                    .filter(|p| plans.contains(p.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+            .collect())
     }
 }
 

@@ -67,6 +67,13 @@
 //! (`apigateway:POST on arn:aws:apigateway:eu-west-1::/apikeys`). No key value or AWS secret is
 //! ever logged or put in an error.
 //!
+//! ## Catalogue drift
+//!
+//! The provider implements the optional drift inventory (`federation_core::Inventory`): which
+//! ingested stages still exist, each usage plan's stages, and the `gravitee-*` keys with their
+//! usage plans (this last part needs `apigateway:GET` on `/apikeys` and `/usageplans/*/keys`,
+//! absent from the minimum policy; without them the drift report says so).
+//!
 //! ## Operator tools
 //!
 //! [`operator::discover`] (what would be ingested, and *why* stages were skipped) and
@@ -85,6 +92,7 @@
 pub mod discovery;
 pub mod error;
 mod factory;
+mod inventory;
 pub mod limiter;
 pub mod mapping;
 pub mod operator;

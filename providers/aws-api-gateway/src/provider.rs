@@ -176,4 +176,9 @@ impl Provider for AwsApiGatewayProvider {
     async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
         self.revoke_api_key(api_id, subscription).await
     }
+
+    /// Drift hook: stages, usage plans and `gravitee-*` keys (see `inventory.rs`).
+    fn inventory(&self) -> Option<&dyn federation_core::Inventory> {
+        Some(self)
+    }
 }

@@ -6,6 +6,7 @@
 //! | `GET /_node/health` | 200 when every probe passes, 503 otherwise; JSON, one entry per probe (see [`health`]) |
 //! | `GET /_node/health?probes=http-server` | the liveness form: 200 while the process answers |
 //! | `GET /_node/health?probes=integrations` | the readiness form: every integration connected |
+//! | `GET /_node/health` (no `probes`) | also a `drift` section: each integration's catalogue drift report; it never changes the status code (see [`drift`]) |
 //! | `GET /_node/metrics/prometheus` | Prometheus text format, only when `services.metrics.enabled` and `services.metrics.prometheus.enabled` (404 otherwise) |
 //!
 //! Every path (unknown ones included) requires basic authentication when users are configured
@@ -25,6 +26,7 @@
 //! ```
 
 pub mod auth;
+pub mod drift;
 pub mod health;
 
 use std::collections::BTreeSet;
@@ -38,6 +40,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use federation_config::{AgentConfig, HttpServiceConfig};
+use federation_connector::DriftBoard;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -65,6 +68,7 @@ pub struct ManagementApi {
     health: HealthChecker,
     prometheus: Option<PrometheusHandle>,
     auth: Authenticator,
+    drift: Option<DriftBoard>,
 }
 
 impl ManagementApi {
@@ -75,7 +79,14 @@ impl ManagementApi {
             health: HealthChecker::new(configured, Arc::new(status)),
             prometheus: None,
             auth: Authenticator::open(),
+            drift: None,
         }
+    }
+
+    /// Adds the `drift` section (catalogue drift reports) to the full health body.
+    pub fn drift(mut self, board: DriftBoard) -> Self {
+        self.drift = Some(board);
+        self
     }
 
     /// Serves `GET /_node/metrics/prometheus` from this recorder.
@@ -120,7 +131,14 @@ async fn health_route(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, axum::Json(report)).into_response()
+    match &api.drift {
+        Some(board) if requested.is_empty() => {
+            let mut body = report.to_json();
+            drift::add_to(&mut body, board);
+            (status, axum::Json(body)).into_response()
+        }
+        _ => (status, axum::Json(report)).into_response(),
+    }
 }
 
 /// Answers `GET /_node/metrics/prometheus`.
@@ -152,6 +170,15 @@ impl Management {
         config: &AgentConfig,
         status: impl StatusSource,
     ) -> Result<Option<Self>, AppError> {
+        Self::start_with_drift(config, status, None).await
+    }
+
+    /// [`Management::start`], with the connector's drift reports in the health body.
+    pub async fn start_with_drift(
+        config: &AgentConfig,
+        status: impl StatusSource,
+        drift: Option<DriftBoard>,
+    ) -> Result<Option<Self>, AppError> {
         let http = &config.services.core.http;
         if !http.enabled {
             tracing::info!("Management HTTP service disabled (services.core.http.enabled=false).");
@@ -168,6 +195,9 @@ impl Management {
             })
             .collect();
         let mut api = ManagementApi::new(configured, status).authenticator(auth);
+        if let Some(board) = drift {
+            api = api.drift(board);
+        }
         if prometheus::enabled(&config.services.metrics) {
             match prometheus::install() {
                 Ok(handle) => api = api.prometheus(handle),

@@ -43,6 +43,7 @@
 //! (`contract-<rule>-<uuid>`), and revokes everything it created before returning.
 
 mod discovery;
+mod drift;
 mod report;
 mod subscription;
 
@@ -226,6 +227,11 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
                 Rule::StopsWhenCancelled,
                 stops_when_cancelled(provider, fixture, f1.len()).await,
             );
+            // Drift inventory (optional extension): skipped when the provider has none.
+            record(
+                Rule::InventoryCatalogueConsistent,
+                drift::catalogue_consistent(provider, fixture, f1).await,
+            );
         }
         _ => {
             for rule in [
@@ -238,6 +244,7 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
                 Rule::PlansWellFormed,
                 Rule::MetadataWellFormed,
                 Rule::StopsWhenCancelled,
+                Rule::InventoryCatalogueConsistent,
             ] {
                 record(
                     rule,
@@ -281,6 +288,10 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
         ctx.unsupported_types().await,
     );
     record(Rule::HealthAnswers, health_answers(provider).await);
+    record(
+        Rule::InventoryKeysWellFormed,
+        drift::keys_well_formed(provider, fixture).await,
+    );
 
     ContractReport {
         provider: provider_name(provider),

@@ -42,6 +42,12 @@ pub enum Rule {
     UnsupportedSubscriptionRejected,
     /// `health()` answers within [`HEALTH_TIMEOUT`](super::HEALTH_TIMEOUT) and reports healthy.
     HealthAnswers,
+    /// Drift inventory (when offered): `catalogue()` says every discovered API exists and an
+    /// unknown id does not, and every plan an API was discovered with covers it.
+    InventoryCatalogueConsistent,
+    /// Drift inventory (when offered): `issued_keys()` answers, or fails with a permission error
+    /// naming the grant; keys have ids and names and sit on plans the catalogue lists.
+    InventoryKeysWellFormed,
 }
 
 impl Rule {
@@ -64,6 +70,8 @@ impl Rule {
         Rule::ConcurrentSubscribeIdempotent,
         Rule::UnsupportedSubscriptionRejected,
         Rule::HealthAnswers,
+        Rule::InventoryCatalogueConsistent,
+        Rule::InventoryKeysWellFormed,
     ];
 
     /// The rule's short name, as reports print it (`ids-stable`).
@@ -86,6 +94,8 @@ impl Rule {
             Rule::ConcurrentSubscribeIdempotent => "concurrent-subscribe-idempotent",
             Rule::UnsupportedSubscriptionRejected => "unsupported-subscription-rejected",
             Rule::HealthAnswers => "health-answers",
+            Rule::InventoryCatalogueConsistent => "inventory-catalogue-consistent",
+            Rule::InventoryKeysWellFormed => "inventory-keys-well-formed",
         }
     }
 }

@@ -1,0 +1,215 @@
+//! The `drift` operator command: what changed at the vendor since the agent ingested it, with
+//! the action to take in Gravitee for each line. No controller needed.
+//!
+//! It reads what the agent remembers from the drift state file
+//! (`integration.connector.drift.stateFile`), asks each configured provider what the vendor
+//! shows now (the same vendor-neutral comparison the running agent makes after each DISCOVER
+//! and ingest), and prints a table or JSON. Without a state file the memory lives only in the
+//! running agent: the command says so and points at the `drift` section of `/_node/health`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::ValueEnum;
+use federation_config::AgentConfig;
+use federation_connector::IntegrationDrift;
+use federation_connector::drift::{StateFile, observe};
+use federation_core::ProviderRegistry;
+use federation_core::drift::compare;
+use serde_json::json;
+
+use crate::cli::AgentArgs;
+use crate::error::AppError;
+use crate::startup::{build_integrations, load_config};
+
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DriftFormat {
+    /// Aligned text columns, one line per change.
+    #[default]
+    Table,
+    /// Pretty-printed JSON: `{"stateFile": …, "integrations": [<report>, …]}`.
+    Json,
+}
+
+/// The command's result: one report per integration.
+#[derive(Debug, Clone)]
+pub struct DriftCommandReport {
+    /// The state file read.
+    pub state_file: String,
+    /// One report per integration checked, in configuration order.
+    pub integrations: Vec<IntegrationDrift>,
+}
+
+impl DriftCommandReport {
+    /// Whether any integration drifted.
+    pub fn has_drift(&self) -> bool {
+        self.integrations.iter().any(|i| i.report.has_drift())
+    }
+
+    /// The report in `format`.
+    pub fn render(&self, format: DriftFormat) -> String {
+        match format {
+            DriftFormat::Json => {
+                let body = json!({
+                    "stateFile": self.state_file,
+                    "integrations": self.integrations.iter().map(IntegrationDrift::to_json).collect::<Vec<_>>(),
+                });
+                let mut text = serde_json::to_string_pretty(&body).unwrap_or_default();
+                text.push('\n');
+                text
+            }
+            DriftFormat::Table => self.to_table(),
+        }
+    }
+
+    fn to_table(&self) -> String {
+        let mut out = String::new();
+        for drift in &self.integrations {
+            let report = &drift.report;
+            let _ = writeln!(
+                out,
+                "integration {}: {} ingested API(s), {} change(s)",
+                drift.integration_id,
+                report.ingested_apis,
+                report.items.len()
+            );
+            if report.ingested_apis == 0 {
+                let _ = writeln!(
+                    out,
+                    "nothing remembered for this integration yet: the agent records what it ingests \
+                     once the state file is configured"
+                );
+            }
+            if !report.items.is_empty() {
+                let rows: Vec<[String; 5]> = report
+                    .items
+                    .iter()
+                    .map(|i| {
+                        [
+                            i.kind.as_str().to_owned(),
+                            i.api_id.clone().unwrap_or_else(|| "-".into()),
+                            i.plan_id.clone().unwrap_or_else(|| "-".into()),
+                            i.key.clone().unwrap_or_else(|| "-".into()),
+                            i.action.clone(),
+                        ]
+                    })
+                    .collect();
+                let headers = ["KIND", "API", "PLAN", "KEY", "ACTION IN GRAVITEE"];
+                let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+                for row in &rows {
+                    for (w, cell) in widths.iter_mut().zip(row.iter()) {
+                        *w = (*w).max(cell.len());
+                    }
+                }
+                let line = |cells: &[&str]| {
+                    let mut text = String::new();
+                    for (i, cell) in cells.iter().enumerate() {
+                        if i + 1 == cells.len() {
+                            text.push_str(cell);
+                        } else {
+                            let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
+                        }
+                    }
+                    text.trim_end().to_owned()
+                };
+                let _ = writeln!(out, "{}", line(&headers));
+                for row in &rows {
+                    let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+                    let _ = writeln!(out, "{}", line(&cells));
+                }
+            }
+            for part in &report.unchecked {
+                let _ = writeln!(out, "not checked: {part}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Builds the report: the state file's memory against what each provider shows now.
+/// `only` restricts it to `integration.providers[N]`.
+pub async fn report(
+    config: &AgentConfig,
+    registry: &ProviderRegistry,
+    only: Option<usize>,
+) -> Result<DriftCommandReport, AppError> {
+    let path = config
+        .integration
+        .connector
+        .drift
+        .state_file
+        .clone()
+        .ok_or_else(|| {
+            AppError::Other(
+            "integration.connector.drift.stateFile is not set: the agent keeps what it ingested in \
+             memory only, so this command has nothing to compare; set it (the agent then \
+             remembers across restarts), or read the `drift` section of /_node/health"
+                .to_owned(),
+        )
+        })?;
+    let file = StateFile::new(&path);
+    let ledgers = file.load().map_err(|e| AppError::Other(e.to_string()))?;
+    let mut integrations = Vec::new();
+    for (index, integration) in build_integrations(config, registry)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        if only.is_some_and(|n| n != index) {
+            continue;
+        }
+        let ledger = ledgers
+            .get(&integration.integration_id)
+            .cloned()
+            .unwrap_or_default();
+        let (observed, _) = if ledger.is_empty() {
+            Default::default()
+        } else {
+            observe(integration.provider.as_ref(), &ledger, None).await
+        };
+        integrations.push(IntegrationDrift {
+            integration_id: integration.integration_id,
+            checked_at: SystemTime::now(),
+            trigger: "command".to_owned(),
+            report: compare(&ledger, &observed),
+        });
+    }
+    if integrations.is_empty() {
+        return Err(AppError::Other(format!(
+            "no integration.providers[{}] entry",
+            only.unwrap_or_default()
+        )));
+    }
+    Ok(DriftCommandReport {
+        state_file: path,
+        integrations,
+    })
+}
+
+/// The whole command: configuration, providers, report, print. Exit code 0 when the report is
+/// printed (drift or not), else as for the agent (2 for configuration errors).
+pub fn main(
+    binary: &str,
+    args: &AgentArgs,
+    registry: &ProviderRegistry,
+    format: DriftFormat,
+    only: Option<usize>,
+) -> ExitCode {
+    let _logging = crate::logging::init(args.log_format);
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Other(e.to_string()))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let loaded = load_config(args.config.clone(), registry).await?;
+                let report = report(&loaded.config, registry, only).await?;
+                print!("{}", report.render(format));
+                Ok(())
+            })
+        });
+    crate::run::exit_code(binary, result)
+}

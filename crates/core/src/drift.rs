@@ -1,0 +1,695 @@
+//! Catalogue drift: what changed at the vendor since the agent ingested it, which the exchange
+//! protocol has no command to tell Gravitee.
+//!
+//! Three parts, all without I/O:
+//!
+//! - [`Ledger`]: what the agent ingested for one integration (API ids, their plans, when), and
+//!   the plan coverage it last acknowledged. The connector fills it from the INGEST batches it
+//!   sends (and FETCH replies on APIM 4.4) and may persist it (it is `serde`).
+//! - [`Inventory`]: the optional extension of the [`Provider`](crate::Provider) contract that
+//!   says what only the vendor knows: which ingested APIs still exist, which APIs each plan
+//!   covers now, and the credentials the agent issued. A provider offers it through
+//!   [`Provider::inventory`](crate::Provider::inventory).
+//! - [`compare`]: the vendor-neutral comparison of the two, a [`DriftReport`] whose every
+//!   [`DriftItem`] says what changed and the action to take in Gravitee.
+//!
+//! Each change is named once: the plans of an API that is gone are not reported again, and a
+//! plan that stopped covering an ingested API is a [`DriftKind::PlanRemoved`], not also a
+//! coverage change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProviderError;
+use crate::model::Api;
+
+/// One ingested API, as remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestedApi {
+    /// The provider id ([`Api::id`]).
+    pub id: String,
+    /// [`Api::unique_id`].
+    pub unique_id: String,
+    /// [`Api::name`].
+    pub name: String,
+    /// The plans it was ingested with: plan id → plan name.
+    #[serde(default)]
+    pub plans: BTreeMap<String, String>,
+    /// When it was last ingested, in seconds since the Unix epoch.
+    pub ingested_at: u64,
+}
+
+impl IngestedApi {
+    /// What to remember of `api`, ingested at `at` (seconds since the Unix epoch).
+    pub fn from_api(api: &Api, at: u64) -> Self {
+        Self {
+            id: api.id.clone(),
+            unique_id: api.unique_id.clone(),
+            name: api.name.clone(),
+            plans: api
+                .plans
+                .iter()
+                .flatten()
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect(),
+            ingested_at: at,
+        }
+    }
+}
+
+/// What the agent ingested for one integration, and the plan coverage it acknowledged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ledger {
+    /// Ingested APIs by provider id.
+    #[serde(default)]
+    pub apis: BTreeMap<String, IngestedApi>,
+    /// For each plan carried by an ingested API: the API ids it covered when last acknowledged
+    /// (the vendor's view right after an ingest that carried the plan).
+    #[serde(default)]
+    pub coverage: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Ledger {
+    /// Remembers an ingested API (replacing an earlier ingest of the same id).
+    pub fn record(&mut self, api: IngestedApi) {
+        self.apis.insert(api.id.clone(), api);
+    }
+
+    /// Whether nothing was ingested.
+    pub fn is_empty(&self) -> bool {
+        self.apis.is_empty()
+    }
+
+    /// Every plan id carried by an ingested API.
+    pub fn plan_ids(&self) -> BTreeSet<String> {
+        self.apis
+            .values()
+            .flat_map(|a| a.plans.keys().cloned())
+            .collect()
+    }
+
+    /// Acknowledges the vendor's current coverage of `plans` (after an ingest that carried
+    /// them): later coverage changes are measured from here. A plan the vendor no longer has
+    /// keeps its previous baseline.
+    pub fn acknowledge(&mut self, plans: &BTreeSet<String>, now: &Catalogue) {
+        for plan in plans {
+            if let Some(coverage) = now.plans.get(plan) {
+                self.coverage.insert(plan.clone(), coverage.apis.clone());
+            }
+        }
+    }
+}
+
+/// Which APIs a plan covers at the vendor now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanCoverage {
+    /// The plan's display name.
+    pub name: String,
+    /// The provider ids of the APIs it covers (a key on the plan opens each of them).
+    pub apis: BTreeSet<String>,
+}
+
+/// The vendor's catalogue now, as [`Inventory::catalogue`] reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalogue {
+    /// Which of the asked API ids still exist at the vendor (whether or not discovery would
+    /// offer them: an API left without a plan still exists).
+    pub apis: BTreeSet<String>,
+    /// Every plan the vendor has, by plan id.
+    pub plans: BTreeMap<String, PlanCoverage>,
+}
+
+/// A credential the agent issued, as the vendor shows it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedKey {
+    /// The vendor's id of the credential (never its value).
+    pub id: String,
+    /// Its name at the vendor (for AWS, `gravitee-{subscriptionId}`).
+    pub name: String,
+    /// The Gravitee subscription it was issued for, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    /// The API it was issued for, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_id: Option<String>,
+    /// The plans it is attached to now.
+    pub plans: BTreeSet<String>,
+}
+
+/// The optional drift extension of the provider contract: what only the vendor knows.
+///
+/// Rules (the test kit checks them when [`Provider::inventory`](crate::Provider::inventory)
+/// returns one):
+///
+/// - [`Inventory::catalogue`] returns, among the asked ids, exactly those that exist at the
+///   vendor now, and every plan with the provider ids of the APIs it covers, using the same ids
+///   and plan ids that discovery emits. Asking for ids the vendor never had is not an error.
+/// - [`Inventory::issued_keys`] returns only credentials this agent issued. When the vendor
+///   refuses the listing, return [`ProviderError::PermissionDenied`] naming the grant that
+///   would allow it: the report shows that text.
+/// - Neither changes anything at the vendor.
+#[async_trait]
+pub trait Inventory: Send + Sync {
+    /// Which of `api_ids` exist now, and every plan's coverage.
+    async fn catalogue(&self, api_ids: &BTreeSet<String>) -> Result<Catalogue, ProviderError>;
+
+    /// The credentials this agent issued, with the plans each is attached to now.
+    async fn issued_keys(&self) -> Result<Vec<IssuedKey>, ProviderError>;
+}
+
+/// The kind of a drift item (also the `kind` label of the drift gauge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// An ingested API no longer exists at the vendor.
+    ApiGone,
+    /// A plan ingested on an API no longer covers it (detached, or the plan deleted).
+    PlanRemoved,
+    /// A plan ingested on some API now covers a different set of APIs.
+    PlanCoverageChanged,
+    /// A plan the agent never ingested now covers an ingested API.
+    PlanAdded,
+    /// A credential the agent issued is attached to no plan any more.
+    KeyOrphaned,
+    /// A credential's plans no longer cover the (remembered) API it was issued for.
+    KeyUncovered,
+}
+
+impl DriftKind {
+    /// Every kind, in report order.
+    pub const ALL: [DriftKind; 6] = [
+        Self::ApiGone,
+        Self::PlanRemoved,
+        Self::PlanCoverageChanged,
+        Self::PlanAdded,
+        Self::KeyOrphaned,
+        Self::KeyUncovered,
+    ];
+
+    /// The snake_case name used in JSON and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiGone => "api_gone",
+            Self::PlanRemoved => "plan_removed",
+            Self::PlanCoverageChanged => "plan_coverage_changed",
+            Self::PlanAdded => "plan_added",
+            Self::KeyOrphaned => "key_orphaned",
+            Self::KeyUncovered => "key_uncovered",
+        }
+    }
+}
+
+/// One change, with the action to take in Gravitee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftItem {
+    /// What changed.
+    pub kind: DriftKind,
+    /// The API concerned (provider id), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_id: Option<String>,
+    /// Its name as ingested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_name: Option<String>,
+    /// The plan concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_name: Option<String>,
+    /// The credential concerned (its vendor name), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// What changed, in words.
+    pub detail: String,
+    /// What to do in Gravitee.
+    pub action: String,
+}
+
+/// The outcome of one comparison for one integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftReport {
+    /// APIs remembered as ingested.
+    pub ingested_apis: usize,
+    /// The changes, in [`DriftKind`] order then by API, plan and key.
+    pub items: Vec<DriftItem>,
+    /// Parts of the check that could not run, and why (for example the grant that would
+    /// allow listing credentials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
+}
+
+impl DriftReport {
+    /// Whether anything drifted.
+    pub fn has_drift(&self) -> bool {
+        !self.items.is_empty()
+    }
+
+    /// How many items are of `kind`.
+    pub fn count(&self, kind: DriftKind) -> usize {
+        self.items.iter().filter(|i| i.kind == kind).count()
+    }
+}
+
+/// What the vendor shows now, for [`compare`].
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Which ingested API ids exist now. `None` when unknown (nothing is reported gone).
+    pub apis: Option<BTreeSet<String>>,
+    /// Every plan's coverage. `None` when unknown (plan checks are skipped).
+    pub plans: Option<BTreeMap<String, PlanCoverage>>,
+    /// The credentials the agent issued, or why they could not be listed. `None` when the
+    /// provider has no inventory.
+    pub keys: Option<Result<Vec<IssuedKey>, String>>,
+    /// Parts not checked, and why (copied to [`DriftReport::unchecked`]).
+    pub unchecked: Vec<String>,
+}
+
+/// Compares what was ingested with what the vendor shows now.
+pub fn compare(ledger: &Ledger, now: &Observed) -> DriftReport {
+    let mut items = Vec::new();
+    let gone: BTreeSet<&str> = match &now.apis {
+        Some(existing) => ledger
+            .apis
+            .keys()
+            .filter(|id| !existing.contains(*id))
+            .map(String::as_str)
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    for id in &gone {
+        let api = &ledger.apis[*id];
+        items.push(DriftItem {
+            kind: DriftKind::ApiGone,
+            api_id: Some(api.id.clone()),
+            api_name: Some(api.name.clone()),
+            plan_id: None,
+            plan_name: None,
+            key: None,
+            detail: format!("API {} ({}) no longer exists at the vendor", api.name, api.id),
+            action: format!(
+                "delete API \"{}\" ({}) in Gravitee (or stop its federated plans and close its subscriptions)",
+                api.name, api.id
+            ),
+        });
+    }
+    let mut unchecked = now.unchecked.clone();
+    if let Some(plans) = &now.plans {
+        plan_drift(ledger, plans, &gone, &mut items);
+    } else if !ledger.is_empty() && !unchecked.iter().any(|u| u.starts_with("plans")) {
+        unchecked.push("plans: the provider offers no inventory".to_owned());
+    }
+    match &now.keys {
+        Some(Ok(keys)) => key_drift(ledger, now.plans.as_ref(), keys, &gone, &mut items),
+        Some(Err(why)) => unchecked.push(format!("keys: {why}")),
+        None => {}
+    }
+    items.sort_by(|a, b| {
+        (a.kind, &a.api_id, &a.plan_id, &a.key).cmp(&(b.kind, &b.api_id, &b.plan_id, &b.key))
+    });
+    DriftReport {
+        ingested_apis: ledger.apis.len(),
+        items,
+        unchecked,
+    }
+}
+
+fn plan_drift(
+    ledger: &Ledger,
+    plans: &BTreeMap<String, PlanCoverage>,
+    gone: &BTreeSet<&str>,
+    items: &mut Vec<DriftItem>,
+) {
+    // (api, plan) pairs already named as removed: not named again as a coverage change.
+    let mut named: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for api in ledger.apis.values() {
+        if gone.contains(api.id.as_str()) {
+            continue;
+        }
+        for (plan_id, plan_name) in &api.plans {
+            let current = plans.get(plan_id);
+            if current.is_some_and(|c| c.apis.contains(&api.id)) {
+                continue;
+            }
+            named.insert((api.id.as_str(), plan_id.as_str()));
+            let why = if current.is_some() {
+                "no longer covers it (the API was detached from the plan)"
+            } else {
+                "was deleted at the vendor"
+            };
+            items.push(DriftItem {
+                kind: DriftKind::PlanRemoved,
+                api_id: Some(api.id.clone()),
+                api_name: Some(api.name.clone()),
+                plan_id: Some(plan_id.clone()),
+                plan_name: Some(plan_name.clone()),
+                key: None,
+                detail: format!("plan {plan_name} ({plan_id}) {why}; API {} ({})", api.name, api.id),
+                action: format!(
+                    "remove plan \"{plan_name}\" from API \"{}\" ({}) in Gravitee (close its subscriptions first)",
+                    api.name, api.id
+                ),
+            });
+        }
+        for (plan_id, plan) in plans {
+            if plan.apis.contains(&api.id)
+                && !api.plans.contains_key(plan_id)
+                && !ledger.coverage.contains_key(plan_id)
+            {
+                items.push(DriftItem {
+                    kind: DriftKind::PlanAdded,
+                    api_id: Some(api.id.clone()),
+                    api_name: Some(api.name.clone()),
+                    plan_id: Some(plan_id.clone()),
+                    plan_name: Some(plan.name.clone()),
+                    key: None,
+                    detail: format!(
+                        "plan {} ({plan_id}) now covers API {} ({}), which was ingested without it",
+                        plan.name, api.name, api.id
+                    ),
+                    action: format!(
+                        "ingest API \"{}\" ({}) again to offer plan \"{}\" in Gravitee",
+                        api.name, api.id, plan.name
+                    ),
+                });
+            }
+        }
+    }
+    for (plan_id, before) in &ledger.coverage {
+        let Some(plan) = plans.get(plan_id) else {
+            continue; // deleted: named per API above
+        };
+        let added: Vec<&str> = plan.apis.difference(before).map(String::as_str).collect();
+        let removed: Vec<&str> = before
+            .difference(&plan.apis)
+            .map(String::as_str)
+            .filter(|api| !gone.contains(api) && !named.contains(&(*api, plan_id.as_str())))
+            .collect();
+        if added.is_empty() && removed.is_empty() {
+            continue;
+        }
+        let mut changes = Vec::new();
+        if !added.is_empty() {
+            changes.push(format!("now also covers {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            changes.push(format!("no longer covers {}", removed.join(", ")));
+        }
+        let action = if added.is_empty() {
+            format!(
+                "no change needed in Gravitee; keys on plan \"{}\" no longer open {}",
+                plan.name,
+                removed.join(", ")
+            )
+        } else {
+            format!(
+                "review the subscriptions to plan \"{}\" in Gravitee: their keys now also open {} (or remove the stage from the plan at the vendor)",
+                plan.name,
+                added.join(", ")
+            )
+        };
+        items.push(DriftItem {
+            kind: DriftKind::PlanCoverageChanged,
+            api_id: None,
+            api_name: None,
+            plan_id: Some(plan_id.clone()),
+            plan_name: Some(plan.name.clone()),
+            key: None,
+            detail: format!("plan {} ({plan_id}) {}", plan.name, changes.join("; ")),
+            action,
+        });
+    }
+}
+
+fn key_drift(
+    ledger: &Ledger,
+    plans: Option<&BTreeMap<String, PlanCoverage>>,
+    keys: &[IssuedKey],
+    gone: &BTreeSet<&str>,
+    items: &mut Vec<DriftItem>,
+) {
+    for key in keys {
+        let subscription = key.subscription_id.as_deref().map_or_else(
+            || "its subscription".to_owned(),
+            |s| format!("subscription {s}"),
+        );
+        let api_name = key
+            .api_id
+            .as_ref()
+            .and_then(|id| ledger.apis.get(id))
+            .map(|a| a.name.clone());
+        if key.plans.is_empty() {
+            items.push(DriftItem {
+                kind: DriftKind::KeyOrphaned,
+                api_id: key.api_id.clone(),
+                api_name,
+                plan_id: None,
+                plan_name: None,
+                key: Some(key.name.clone()),
+                detail: format!("key {} ({}) is attached to no plan: it opens nothing", key.name, key.id),
+                action: format!(
+                    "close {subscription} in Gravitee (its key opens nothing), or attach key {} to a plan again at the vendor",
+                    key.name
+                ),
+            });
+            continue;
+        }
+        let (Some(api_id), Some(plans)) = (&key.api_id, plans) else {
+            continue;
+        };
+        if gone.contains(api_id.as_str()) || !ledger.apis.contains_key(api_id) {
+            continue; // named as gone, or an API this agent does not remember ingesting
+        }
+        let covered = key
+            .plans
+            .iter()
+            .any(|p| plans.get(p).is_some_and(|c| c.apis.contains(api_id)));
+        if !covered {
+            let on: Vec<&str> = key.plans.iter().map(String::as_str).collect();
+            items.push(DriftItem {
+                kind: DriftKind::KeyUncovered,
+                api_id: Some(api_id.clone()),
+                api_name,
+                plan_id: key.plans.first().cloned(),
+                plan_name: key
+                    .plans
+                    .first()
+                    .and_then(|p| plans.get(p))
+                    .map(|c| c.name.clone()),
+                key: Some(key.name.clone()),
+                detail: format!(
+                    "key {} ({}) is on plan(s) {}, none of which covers {api_id} any more",
+                    key.name,
+                    key.id,
+                    on.join(", ")
+                ),
+                action: format!(
+                    "close {subscription} in Gravitee: its key no longer opens {api_id}"
+                ),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Plan, PlanSecurityType};
+
+    fn api(id: &str, plans: &[&str]) -> IngestedApi {
+        let mut a = Api::new(format!("u-{id}"), id, format!("name-{id}"));
+        for p in plans {
+            a = a.with_plan(Plan::new(*p, format!("plan-{p}"), PlanSecurityType::ApiKey));
+        }
+        IngestedApi::from_api(&a, 1)
+    }
+
+    fn coverage(pairs: &[(&str, &[&str])]) -> BTreeMap<String, PlanCoverage> {
+        pairs
+            .iter()
+            .map(|(p, apis)| {
+                (
+                    (*p).to_owned(),
+                    PlanCoverage {
+                        name: format!("plan-{p}"),
+                        apis: apis.iter().map(|a| (*a).to_owned()).collect(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn ids(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn ledger() -> Ledger {
+        let mut ledger = Ledger::default();
+        ledger.record(api("a", &["p1"]));
+        ledger.record(api("b", &["p1"]));
+        ledger.record(api("c", &["p2"]));
+        ledger.record(api("x", &["p3"]));
+        let baseline = Catalogue {
+            apis: ids(&["a", "b", "c", "x"]),
+            plans: coverage(&[
+                ("p1", &["a", "b"]),
+                ("p2", &["c"]),
+                ("p3", &["x"]),
+                ("p9", &["z"]),
+            ]),
+        };
+        ledger.acknowledge(&ledger.plan_ids(), &baseline);
+        ledger
+    }
+
+    #[test]
+    fn an_unchanged_vendor_has_no_drift() {
+        let ledger = ledger();
+        let now = Observed {
+            apis: Some(ids(&["a", "b", "c", "x"])),
+            plans: Some(coverage(&[
+                ("p1", &["a", "b"]),
+                ("p2", &["c"]),
+                ("p3", &["x"]),
+                ("p9", &["z"]),
+            ])),
+            keys: Some(Ok(vec![])),
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        assert!(!report.has_drift(), "{report:?}");
+        assert_eq!(report.ingested_apis, 4);
+    }
+
+    #[test]
+    fn each_change_is_named_once_with_its_action() {
+        let ledger = ledger();
+        // a deleted; b detached from p1; p2 deleted; y added to p3.
+        let now = Observed {
+            apis: Some(ids(&["b", "c", "x"])),
+            plans: Some(coverage(&[
+                ("p1", &[]),
+                ("p3", &["x", "y"]),
+                ("p9", &["z"]),
+            ])),
+            keys: None,
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        let summary: Vec<(DriftKind, Option<&str>, Option<&str>)> = report
+            .items
+            .iter()
+            .map(|i| (i.kind, i.api_id.as_deref(), i.plan_id.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (DriftKind::ApiGone, Some("a"), None),
+                (DriftKind::PlanRemoved, Some("b"), Some("p1")),
+                (DriftKind::PlanRemoved, Some("c"), Some("p2")),
+                (DriftKind::PlanCoverageChanged, None, Some("p3")),
+            ]
+        );
+        assert!(report.items[1].action.contains("remove plan \"plan-p1\""));
+        assert!(report.items[2].detail.contains("deleted"));
+        assert!(report.items[3].detail.contains("now also covers y"));
+    }
+
+    #[test]
+    fn keys_on_no_plan_or_off_their_api_are_reported() {
+        let ledger = ledger();
+        let now = Observed {
+            apis: Some(ids(&["a", "b", "c", "x"])),
+            plans: Some(coverage(&[
+                ("p1", &["a", "b"]),
+                ("p2", &["c"]),
+                ("p3", &["x"]),
+                ("p9", &["z"]),
+            ])),
+            keys: Some(Ok(vec![
+                IssuedKey {
+                    id: "k1".into(),
+                    name: "gravitee-s1".into(),
+                    subscription_id: Some("s1".into()),
+                    api_id: Some("a".into()),
+                    plans: BTreeSet::new(),
+                },
+                IssuedKey {
+                    id: "k2".into(),
+                    name: "gravitee-s2".into(),
+                    subscription_id: Some("s2".into()),
+                    api_id: Some("c".into()),
+                    plans: ids(&["p1"]),
+                },
+                IssuedKey {
+                    id: "k3".into(),
+                    name: "gravitee-s3".into(),
+                    subscription_id: Some("s3".into()),
+                    api_id: Some("b".into()),
+                    plans: ids(&["p1"]),
+                },
+            ])),
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        assert_eq!(report.count(DriftKind::KeyOrphaned), 1);
+        assert_eq!(report.count(DriftKind::KeyUncovered), 1);
+        assert_eq!(report.items.len(), 2);
+        assert!(report.items[1].action.contains("close subscription s2"));
+    }
+
+    #[test]
+    fn unknown_parts_are_listed_not_guessed() {
+        let ledger = ledger();
+        let now = Observed {
+            apis: None,
+            plans: None,
+            keys: Some(Err("add apigateway:GET on /apikeys".into())),
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        assert!(!report.has_drift());
+        assert_eq!(report.unchecked.len(), 2);
+        assert!(report.unchecked[1].contains("/apikeys"));
+    }
+
+    #[test]
+    fn a_new_plan_on_an_ingested_api_is_reported() {
+        let ledger = ledger();
+        let now = Observed {
+            apis: Some(ids(&["a", "b", "c", "x"])),
+            plans: Some(coverage(&[
+                ("p1", &["a", "b"]),
+                ("p2", &["c"]),
+                ("p3", &["x"]),
+                ("p4", &["x"]),
+                ("p9", &["z"]),
+            ])),
+            keys: None,
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        assert_eq!(report.items.len(), 1);
+        assert_eq!(report.items[0].kind, DriftKind::PlanAdded);
+        assert!(
+            report.items[0]
+                .action
+                .contains("ingest API \"name-x\" (x) again")
+        );
+    }
+
+    #[test]
+    fn the_ledger_round_trips_through_json() {
+        let ledger = ledger();
+        let json = serde_json::to_string(&ledger).unwrap();
+        let back: Ledger = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ledger);
+    }
+}

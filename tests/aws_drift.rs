@@ -1,0 +1,491 @@
+//! Catalogue drift end to end: the real `federation-agent-aws-api-gateway` binary against the
+//! controller simulator and moto. Ingest, then change AWS behind Gravitee's back (delete a
+//! stage, detach a stage from a usage plan, delete a usage plan, add a stage to a usage plan);
+//! the next DISCOVER's drift check names each change exactly once with its action, in the log,
+//! the Prometheus gauges, the `drift` section of `/_node/health` and the `drift` command's
+//! JSON. An unchanged account shows no drift; the state file survives a restart; a corrupt
+//! state file is reported and ignored.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigateway::types::{Op, PatchOperation};
+use federation_provider_aws_api_gateway::testing::{self, seed};
+use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
+use serde_json::Value;
+
+const TOKEN: &str = "apim-token-drift";
+const WAIT: Duration = Duration::from_secs(60);
+const INTEGRATION: &str = "aws-drift";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn env(moto: &str, endpoint: &str, state: &Path, port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        (
+            "RUST_LOG",
+            "info,federation_connector::drift=debug".to_owned(),
+        ),
+        (
+            "gravitee_integration_connector_ws_endpoints_0",
+            endpoint.to_owned(),
+        ),
+        (
+            "gravitee_integration_connector_ws_headers_0_name",
+            "Authorization".to_owned(),
+        ),
+        (
+            "gravitee_integration_connector_ws_headers_0_value",
+            format!("bearer {TOKEN}"),
+        ),
+        (
+            "gravitee_integration_connector_drift_stateFile",
+            state.display().to_string(),
+        ),
+        (
+            "gravitee_integration_providers_0_type",
+            "aws-api-gateway".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_0_integrationId",
+            INTEGRATION.to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_0_configuration_accessKeyId",
+            "AKIADRIFT".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_0_configuration_secretAccessKey",
+            "drift-secret".to_owned(),
+        ),
+        (
+            "gravitee_integration_providers_0_configuration_region",
+            "us-east-1".to_owned(),
+        ),
+        ("gravitee_services_core_http_host", "127.0.0.1".to_owned()),
+        ("gravitee_services_core_http_port", port.to_string()),
+        ("gravitee_services_metrics_enabled", "true".to_owned()),
+    ]
+}
+
+fn command(env: &[(&'static str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn spawn_agent(env: &[(&'static str, String)], log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
+    command(env)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn stop(agent: Child) {
+    Command::new("kill")
+        .args(["-TERM", &agent.id().to_string()])
+        .status()
+        .unwrap();
+    let output = agent.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// `GET path` on the management service: the body.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+/// Polls the health body until this integration's drift report was made by `trigger` after
+/// `after` (milliseconds since the Unix epoch).
+async fn drift_report(port: u16, trigger: &str, after: u64) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(body) = get(port, "/_node/health") {
+            let health: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let found = health["drift"]["integrations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| {
+                    r["integrationId"] == INTEGRATION
+                        && r["trigger"] == trigger
+                        && r["checkedAt"].as_u64().is_some_and(|t| t >= after)
+                })
+                .cloned();
+            if let Some(found) = found {
+                return found;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no drift report from {trigger} in the health detail"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits for the `n`th accepted HELLO (a restarted agent's new connection).
+async fn wait_hello(sim: &Simulator, n: usize) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let hellos = sim
+            .events()
+            .iter()
+            .filter(|r| matches!(r.event, Event::Hello { accepted: true, .. }))
+            .count();
+        if hellos >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no HELLO number {n}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// (kind, apiId, planId) of each item, sorted.
+fn items(report: &Value) -> Vec<(String, String, String)> {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    let mut items: Vec<_> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (text(&i["kind"]), text(&i["apiId"]), text(&i["planId"])))
+        .collect();
+    items.sort();
+    items
+}
+
+fn patch(op: Op, value: &str) -> PatchOperation {
+    PatchOperation::builder()
+        .op(op)
+        .path("/apiStages")
+        .value(value)
+        .build()
+}
+
+#[tokio::test]
+async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
+    let moto = testing::shared_moto().await;
+    let client = testing::client(&moto.endpoint(), "us-east-1").await;
+    seed::rest_api(&client, "Pets", Some("pets"), &["a", "b", "c"]).await;
+    seed::rest_api(&client, "Shop", Some("shop"), &["x", "y"]).await;
+    let gold = seed::usage_plan(
+        &client,
+        &seed::PlanSpec::new("Gold")
+            .stage("pets", "a")
+            .stage("pets", "b"),
+    )
+    .await;
+    let silver = seed::usage_plan(&client, &seed::PlanSpec::new("Silver").stage("pets", "c")).await;
+    let bronze = seed::usage_plan(&client, &seed::PlanSpec::new("Bronze").stage("shop", "x")).await;
+
+    let sim = Simulator::start(
+        SimulatorConfig::default()
+            .token(TOKEN)
+            .integration(INTEGRATION, "aws-api-gateway"),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("drift-state.json");
+    let port = free_port();
+    let env = env(&moto.endpoint(), &sim.endpoint(), &state, port);
+    let log_path = dir.path().join("agent.log");
+    let agent = spawn_agent(&env, &log_path);
+    sim.wait_connected(INTEGRATION, WAIT).await.unwrap();
+
+    // Ingest everything: the check right after finds no drift on the unchanged account.
+    let start = now();
+    let job = sim.ingest(INTEGRATION, None, WAIT).await.unwrap();
+    assert_eq!(job.apis.len(), 4, "pets:a, pets:b, pets:c, shop:x");
+    let report = drift_report(port, "ingest", start).await;
+    assert_eq!(report["ingestedApis"], 4);
+    assert_eq!(items(&report), vec![], "no drift on an unchanged account");
+    assert!(state.exists(), "the state file is written after an ingest");
+    // A DISCOVER on the unchanged account: still nothing.
+    let start = now();
+    sim.discover(INTEGRATION).await.unwrap();
+    assert_eq!(items(&drift_report(port, "discover", start).await), vec![]);
+
+    // Subscriptions on pets:b through Gold and on pets:c through Silver, then four changes in
+    // AWS.
+    let (subscription, _) = sim
+        .subscribe(
+            INTEGRATION,
+            SubscribeRequest::api_key("pets:b", Some(gold.clone())),
+        )
+        .await
+        .unwrap();
+    let (silver_subscription, _) = sim
+        .subscribe(
+            INTEGRATION,
+            SubscribeRequest::api_key("pets:c", Some(silver.clone())),
+        )
+        .await
+        .unwrap();
+    client
+        .delete_stage()
+        .rest_api_id("pets")
+        .stage_name("a")
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_usage_plan()
+        .usage_plan_id(&gold)
+        .patch_operations(patch(Op::Remove, "pets:b"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_usage_plan()
+        .usage_plan_id(&silver)
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_usage_plan()
+        .usage_plan_id(&bronze)
+        .patch_operations(patch(Op::Add, "shop:y"))
+        .send()
+        .await
+        .unwrap();
+
+    let start = now();
+    sim.discover(INTEGRATION).await.unwrap();
+    let report = drift_report(port, "discover", start).await;
+    let expected = vec![
+        ("api_gone".to_owned(), "pets:a".to_owned(), "-".to_owned()),
+        (
+            "key_orphaned".to_owned(),
+            "pets:c".to_owned(),
+            "-".to_owned(),
+        ),
+        (
+            "key_uncovered".to_owned(),
+            "pets:b".to_owned(),
+            gold.clone(),
+        ),
+        (
+            "plan_coverage_changed".to_owned(),
+            "-".to_owned(),
+            bronze.clone(),
+        ),
+        ("plan_removed".to_owned(), "pets:b".to_owned(), gold.clone()),
+        (
+            "plan_removed".to_owned(),
+            "pets:c".to_owned(),
+            silver.clone(),
+        ),
+    ];
+    assert_eq!(items(&report), expected, "{report:#}");
+    let action = |kind: &str, api: &str| -> String {
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == kind && (api == "-" || i["apiId"] == api))
+            .map(|i| i["action"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(action("api_gone", "pets:a").starts_with("delete API \"Pets"));
+    assert!(action("plan_removed", "pets:b").starts_with("remove plan \"Gold\""));
+    assert!(action("plan_removed", "pets:c").starts_with("remove plan \"Silver\""));
+    assert!(action("plan_coverage_changed", "-").contains("shop:y"));
+    assert!(
+        action("key_uncovered", "pets:b").contains(&format!("close subscription {subscription}"))
+    );
+    assert!(
+        action("key_orphaned", "pets:c")
+            .contains(&format!("close subscription {silver_subscription}"))
+    );
+
+    // Prometheus: one gauge per kind.
+    let metrics = get(port, "/_node/metrics/prometheus").unwrap();
+    for (kind, count) in [
+        ("api_gone", 1),
+        ("plan_removed", 2),
+        ("plan_coverage_changed", 1),
+        ("plan_added", 0),
+        ("key_orphaned", 1),
+        ("key_uncovered", 1),
+    ] {
+        let line = format!(
+            "federation_drift_items{{integration=\"{INTEGRATION}\",kind=\"{kind}\"}} {count}"
+        );
+        assert!(metrics.contains(&line), "missing `{line}` in\n{metrics}");
+    }
+
+    stop(agent);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let summary: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Catalogue drift"))
+        .collect();
+    assert_eq!(summary.len(), 1, "one summary line per check with drift");
+    assert!(summary[0].contains("WARN"), "{}", summary[0]);
+    assert!(
+        summary[0].contains(
+            "api_gone=1 plan_removed=2 plan_coverage_changed=1 key_orphaned=1 key_uncovered=1"
+        ),
+        "{}",
+        summary[0]
+    );
+    let listed: Vec<&str> = log.lines().filter(|l| l.contains("Drift: ")).collect();
+    assert_eq!(listed.len(), 6, "each change listed once at debug");
+    assert!(listed.iter().all(|l| l.contains("DEBUG")));
+    assert_eq!(listed.iter().filter(|l| l.contains("pets:a")).count(), 1);
+
+    // The operator command reads the state file and prints the same report as JSON.
+    let output = command(&env)
+        .args(["drift", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let from_command = &printed["integrations"][0];
+    assert_eq!(from_command["trigger"], "command");
+    assert_eq!(items(from_command), expected);
+    let table = command(&env).arg("drift").output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("remove plan \"Silver\""), "{table}");
+
+    // Restart with the same state file: the memory survived.
+    let log_path = dir.path().join("agent-2.log");
+    let agent = spawn_agent(&env, &log_path);
+    wait_hello(&sim, 2).await;
+    let start = now();
+    sim.discover(INTEGRATION).await.unwrap();
+    assert_eq!(
+        items(&drift_report(port, "discover", start).await),
+        expected
+    );
+    stop(agent);
+
+    // A corrupt state file is reported and ignored: the agent runs, starts fresh, rewrites it.
+    std::fs::write(&state, b"{\"version\": 1, \"integrations\": [oops").unwrap();
+    let log_path = dir.path().join("agent-3.log");
+    let agent = spawn_agent(&env, &log_path);
+    wait_hello(&sim, 3).await;
+    let health: Value = serde_json::from_str(&get(port, "/_node/health").unwrap()).unwrap();
+    let problem = health["drift"]["stateProblem"].as_str().unwrap();
+    assert!(problem.contains("drift-state.json"), "{problem}");
+    assert_eq!(health["integrations"]["healthy"], true);
+    let start = now();
+    sim.ingest(INTEGRATION, None, WAIT).await.unwrap();
+    let report = drift_report(port, "ingest", start).await;
+    assert_eq!(
+        items(&report),
+        vec![(
+            "key_orphaned".to_owned(),
+            "pets:c".to_owned(),
+            "-".to_owned()
+        )],
+        "fresh memory: nothing drifted since this ingest, but the orphaned key needs no memory"
+    );
+    let rewritten: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    // Only the stages still in a usage plan were ingested this time.
+    assert!(rewritten["integrations"][INTEGRATION]["apis"]["shop:y"].is_object());
+    assert!(rewritten["integrations"][INTEGRATION]["apis"]["pets:a"].is_null());
+    stop(agent);
+}
+
+#[tokio::test]
+async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_catalogue() {
+    use federation_core::drift::{IngestedApi, Ledger, compare};
+    use federation_core::{DiscoverRequest, Selection, collect};
+    use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
+    use federation_provider_aws_api_gateway::testing::{ProxyConfig, ThrottlingProxy};
+
+    let moto = testing::shared_moto().await;
+    let client = testing::client(&moto.endpoint(), "us-east-1").await;
+    seed::rest_api(&client, "Pets", Some("pets"), &["a", "b"]).await;
+    seed::usage_plan(
+        &client,
+        &seed::PlanSpec::new("Gold")
+            .stage("pets", "a")
+            .stage("pets", "b"),
+    )
+    .await;
+    // The seed's minimum policy: no GET /apikeys.
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().deny("GetApiKeys")).await;
+    let provider = AwsApiGatewayProvider::from_settings(&testing::provider_settings(
+        &proxy.endpoint(),
+        "us-east-1",
+        &[],
+    ))
+    .unwrap();
+    let ingested = collect(&provider, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    let mut ledger = Ledger::default();
+    for api in &ingested {
+        ledger.record(IngestedApi::from_api(api, 0));
+    }
+    client
+        .delete_stage()
+        .rest_api_id("pets")
+        .stage_name("a")
+        .send()
+        .await
+        .unwrap();
+
+    proxy.reset_counts();
+    let (observed, _) = federation_connector::drift::observe(&provider, &ledger, None).await;
+    // The catalogue part uses only actions of the seed's minimum policy; the key part stopped
+    // at the denied GetApiKeys.
+    let calls = proxy.calls();
+    eprintln!("AWS calls of one drift check: {calls:?}");
+    assert_eq!(
+        calls.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["GetApiKeys", "GetRestApis", "GetStages", "GetUsagePlans"]
+    );
+    assert_eq!(calls["GetStages"], 1, "one GetStages per ingested REST API");
+    let report = compare(&ledger, &observed);
+    assert_eq!(items(&serde_json::to_value(&report).unwrap()).len(), 1);
+    assert_eq!(report.items[0].api_id.as_deref(), Some("pets:a"));
+    assert_eq!(report.unchecked.len(), 1, "{:?}", report.unchecked);
+    let keys = &report.unchecked[0];
+    assert!(keys.starts_with("keys: not listed"), "{keys}");
+    assert!(
+        keys.contains("apigateway:GET on arn:aws:apigateway:*::/apikeys"),
+        "{keys}"
+    );
+}
