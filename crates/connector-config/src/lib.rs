@@ -38,7 +38,8 @@ pub struct ConnectorConfig {
     /// `integration.connector.commands.*`: how commands are run (this agent's keys).
     pub commands: CommandsConfig,
     /// `integration.connector.ingest.*`: how INGEST batches are cut (this agent's keys).
-    pub ingest: IngestConfig,    /// `integration.connector.drift.*`: catalogue drift reporting (this agent's keys).
+    pub ingest: IngestConfig,
+    /// `integration.connector.drift.*`: catalogue drift reporting (this agent's keys).
     pub drift: DriftConfig,
 }
 

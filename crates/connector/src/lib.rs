@@ -97,8 +97,8 @@ mod connector;
 mod context;
 mod dedup;
 mod display;
-mod embed;
 pub mod drift;
+mod embed;
 pub mod endpoint;
 mod error;
 mod handler;
@@ -117,8 +117,8 @@ pub use error::ConnectorError;
 /// The connector's configuration types (crate `federation-connector-config`).
 pub use federation_connector_config as config;
 pub use federation_connector_config::{
-    BackoffConfig, CommandsConfig, ConnectorConfig, DriftConfig, HeaderConfig, IngestConfig, ProxyConfig,
-    SslConfig, StoreConfig, WsConfig,
+    BackoffConfig, CommandsConfig, ConnectorConfig, DriftConfig, HeaderConfig, IngestConfig,
+    ProxyConfig, SslConfig, StoreConfig, WsConfig,
 };
 pub use status::{ChannelState, IntegrationStatus, StatusBoard};
 pub use tls::crypto_provider;
