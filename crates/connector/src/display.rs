@@ -57,18 +57,7 @@ mod tests {
     use federation_core::Health;
 
     fn status() -> IntegrationStatus {
-        IntegrationStatus {
-            integration_id: "embedded".to_owned(),
-            provider_type: "memory".to_owned(),
-            endpoint: None,
-            state: ChannelState::Connecting,
-            primary: false,
-            last_hello_at: None,
-            failed_attempts: 0,
-            reconnects: 0,
-            last_error: None,
-            provider_health: None,
-        }
+        IntegrationStatus::new("embedded", "memory")
     }
 
     #[test]

@@ -57,6 +57,22 @@ pub struct IntegrationStatus {
 }
 
 impl IntegrationStatus {
+    /// A channel not yet connected: `Connecting`, nothing known about it yet.
+    pub fn new(integration_id: impl Into<String>, provider_type: impl Into<String>) -> Self {
+        Self {
+            integration_id: integration_id.into(),
+            provider_type: provider_type.into(),
+            endpoint: None,
+            state: ChannelState::Connecting,
+            primary: false,
+            last_hello_at: None,
+            failed_attempts: 0,
+            reconnects: 0,
+            last_error: None,
+            provider_health: None,
+        }
+    }
+
     /// Whether the channel is active.
     pub fn connected(&self) -> bool {
         self.state == ChannelState::Connected
@@ -131,18 +147,7 @@ impl StatusBoard {
 
     pub(crate) fn register(&self, integration_id: &str, provider_type: &str) -> usize {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        entries.push(IntegrationStatus {
-            integration_id: integration_id.to_owned(),
-            provider_type: provider_type.to_owned(),
-            endpoint: None,
-            state: ChannelState::Connecting,
-            primary: false,
-            last_hello_at: None,
-            failed_attempts: 0,
-            reconnects: 0,
-            last_error: None,
-            provider_health: None,
-        });
+        entries.push(IntegrationStatus::new(integration_id, provider_type));
         entries.len() - 1
     }
 

@@ -309,16 +309,9 @@ mod tests {
 
     fn status(id: &str, state: ChannelState) -> IntegrationStatus {
         IntegrationStatus {
-            integration_id: id.to_owned(),
-            provider_type: "memory".to_owned(),
             endpoint: Some("ws://127.0.0.1:1/exchange/controller".to_owned()),
             state,
-            primary: false,
-            last_hello_at: None,
-            failed_attempts: 0,
-            reconnects: 0,
-            last_error: None,
-            provider_health: None,
+            ..IntegrationStatus::new(id, "memory")
         }
     }
 
