@@ -17,7 +17,7 @@ use figment::value::{Dict, Value};
 pub(crate) const MAX_KEY_PARTS: usize = 64;
 
 /// The first parts of a key too long to print whole.
-pub(crate) fn key_start(segments: &[String]) -> String {
+fn key_start(segments: &[String]) -> String {
     let shown = segments.len().min(8);
     let mut start = render_key(segments[..shown].iter().map(String::as_str));
     if shown < segments.len() {
