@@ -11,7 +11,7 @@ use federation_core::settings::render_key;
 use figment::value::{Dict, Value};
 
 /// The most parts a key may have (`a.b[0].c` has four). The deepest key the agent reads has
-/// seven; the limit keeps an absurd key (thousands of parts, from a mangled variable name or a
+/// six; the limit keeps an absurd key (thousands of parts, from a mangled variable name or a
 /// long dotted YAML key) from exhausting the stack in the recursive tree code downstream
 /// (figment's values, serde).
 pub(crate) const MAX_KEY_PARTS: usize = 64;
