@@ -63,6 +63,22 @@ impl GraviteeEnv {
             if NOT_KEYS.iter().any(|k| stripped.eq_ignore_ascii_case(k)) {
                 continue;
             }
+            let parts = stripped
+                .split(['_', '.', '[', ']'])
+                .filter(|s| !s.is_empty())
+                .count();
+            if parts > properties::MAX_KEY_PARTS {
+                let shown: String = name.chars().take(80).collect();
+                let message = format!(
+                    "environment variable {shown}… ({} characters) is ignored: it has {parts} \
+                     parts, more than a key can have ({})",
+                    name.chars().count(),
+                    properties::MAX_KEY_PARTS
+                );
+                tracing::warn!(variable = %shown, "{message}");
+                warnings.push(message);
+                continue;
+            }
             let resolved = match catalogue.resolve_env_name(stripped) {
                 Ok(resolved) => resolved,
                 Err(ignored) => {

@@ -356,6 +356,36 @@ fn redact_quoted(message: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_variable_naming_thousands_of_parts_is_ignored() {
+        // Found by examples/fuzz_config.rs: such a key overflowed the stack in figment.
+        let long = format!("gravitee_integration{}", "_a".repeat(5000));
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = ConfigLoader::new()
+            .env_vars([
+                (long.as_str(), "1"),
+                (
+                    "gravitee_integration_connector_ws_endpoints_0",
+                    "https://apim.example.com/integration-controller",
+                ),
+                ("gravitee_integration_providers_0_type", "aws-api-gateway"),
+                ("gravitee_integration_providers_0_integrationId", "int-1"),
+            ])
+            .current_dir(dir.path())
+            .load()
+            .await
+            .unwrap();
+        assert_eq!(loaded.config.integration.providers.len(), 1);
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.contains("is ignored: it has 5001 parts")),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+
     #[test]
     fn the_load_future_can_be_spawned() {
         fn assert_send<T: Send>(_: &T) {}

@@ -10,6 +10,39 @@ use std::collections::BTreeMap;
 use federation_core::settings::render_key;
 use figment::value::{Dict, Value};
 
+/// The most parts a key may have (`a.b[0].c` has four). The deepest key the agent reads has
+/// six; the limit keeps an absurd key (thousands of parts, from a mangled variable name or a
+/// long dotted YAML key) from exhausting the stack in the recursive tree code downstream
+/// (figment's values, serde).
+pub(crate) const MAX_KEY_PARTS: usize = 64;
+
+/// The first parts of a key too long to print whole.
+fn key_start(segments: &[String]) -> String {
+    let shown = segments.len().min(8);
+    let mut start = render_key(segments[..shown].iter().map(String::as_str));
+    if shown < segments.len() {
+        start.push('…');
+    }
+    start
+}
+
+/// Removes the properties whose key has more than [`MAX_KEY_PARTS`] parts, with a warning for
+/// each.
+pub(crate) fn drop_too_deep(properties: &mut Vec<Property>, warnings: &mut Vec<String>) {
+    properties.retain(|p| {
+        if p.segments.len() <= MAX_KEY_PARTS {
+            return true;
+        }
+        warnings.push(format!(
+            "{} (from {}) is ignored: its key has {} parts, more than {MAX_KEY_PARTS}",
+            key_start(&p.segments),
+            p.origin,
+            p.segments.len()
+        ));
+        false
+    });
+}
+
 /// One property: a key (segments, list indexes as decimal numbers), its value as text, and
 /// where it came from (`env NAME`, `file PATH`).
 #[derive(Clone)]

@@ -60,6 +60,7 @@ impl GraviteeYaml {
                 message,
             }
         };
+        measure(text).map_err(yaml_error)?;
         let mut document: Yaml = serde_yaml_ng::from_str(text).map_err(yaml_error)?;
         document.apply_merge().map_err(yaml_error)?;
         let origin = format!("file {}", path.display());
@@ -87,6 +88,7 @@ impl GraviteeYaml {
                 });
             }
         }
+        properties::drop_too_deep(&mut flat, &mut warnings);
         let dict = properties::nest(&flat, &mut warnings);
         for message in &warnings {
             tracing::warn!(path = %path.display(), "{message}");
@@ -152,6 +154,127 @@ impl Provider for GraviteeYaml {
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {
         Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+/// The most values a document may expand to through aliases (`*name`), and the most text its
+/// scalars may add up to. A real `gravitee.yml` has a few hundred values; without a limit, a
+/// 36 KB file that repeats an anchor thousands of times expands to gigabytes.
+const MAX_VALUES: usize = 10_000;
+const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Walks the document as serde_yaml_ng expands it, keeping nothing, and fails once it passes
+/// [`MAX_VALUES`] or [`MAX_TEXT_BYTES`]. Other errors are left to the real parse.
+fn measure(text: &str) -> Result<(), serde_yaml_ng::Error> {
+    use serde::de::{DeserializeSeed, Error as _};
+    let budget = Budget::default();
+    match Measure(&budget).deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+        Err(error) if budget.exceeded.get() => Err(serde_yaml_ng::Error::custom(format!(
+            "the document expands to more than {MAX_VALUES} values or {} MiB of text \
+             through aliases ({error})",
+            MAX_TEXT_BYTES / (1024 * 1024)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Default)]
+struct Budget {
+    values: std::cell::Cell<usize>,
+    bytes: std::cell::Cell<usize>,
+    exceeded: std::cell::Cell<bool>,
+}
+
+impl Budget {
+    fn take<E: serde::de::Error>(&self, bytes: usize) -> Result<(), E> {
+        self.values.set(self.values.get() + 1);
+        self.bytes.set(self.bytes.get().saturating_add(bytes));
+        if self.values.get() > MAX_VALUES || self.bytes.get() > MAX_TEXT_BYTES {
+            self.exceeded.set(true);
+            return Err(E::custom("too large"));
+        }
+        Ok(())
+    }
+}
+
+/// A serde seed and visitor that counts what it is shown and keeps nothing.
+struct Measure<'a>(&'a Budget);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Measure<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Measure<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.take(v.len())
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<(), E> {
+        self.0.take(v.len())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.0.take(0)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.take(0)?;
+        while seq.next_element_seed(Measure(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.take(0)?;
+        while map.next_key_seed(Measure(self.0))?.is_some() {
+            map.next_value_seed(Measure(self.0))?;
+        }
+        Ok(())
+    }
+
+    /// A tagged value (`!custom x`): the tag, then the value.
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        use serde::de::VariantAccess;
+        self.0.take(0)?;
+        let ((), variant) = data.variant_seed(Measure(self.0))?;
+        variant.newtype_variant_seed(Measure(self.0))
     }
 }
 
@@ -258,6 +381,42 @@ mod tests {
         let props: BTreeMap<String, String> =
             yaml.properties().map(|(k, v)| (k, v.to_owned())).collect();
         assert_eq!(props["provider.region"], "eu-west-1");
+    }
+
+    #[test]
+    fn aliases_that_expand_too_far_are_an_error() {
+        // 36 KB that serde_yaml_ng alone expands to 8 million values (11 GB and 150 s once
+        // flattened); found by `examples/fuzz_config.rs`.
+        let text = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["xxxxxxxx"; 2000].join(", "),
+            vec!["*a"; 4000].join(", ")
+        );
+        let err = GraviteeYaml::from_yaml_str(&text, "g.yml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expands to more than 10000 values"),
+            "{err}"
+        );
+        // Aliases within the limit still work, tags included.
+        let yaml =
+            GraviteeYaml::from_yaml_str("a: &a [x, !custom y]\nb: [*a, *a]\nc: !!str 1\n", "g.yml")
+                .unwrap();
+        assert_eq!(yaml.properties().count(), 7);
+    }
+
+    #[test]
+    fn a_key_with_too_many_parts_is_ignored_with_a_warning() {
+        // 70 levels: under serde_yaml_ng's nesting limit, over the key limit (64 parts).
+        let text = format!("x: {}1{}\ny: 2\n", "{a: ".repeat(70), "}".repeat(70));
+        let yaml = GraviteeYaml::from_yaml_str(&text, "g.yml").unwrap();
+        let keys: Vec<String> = yaml.properties().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["y"]);
+        assert!(
+            yaml.warnings()[0].starts_with("x.a.a.a.a.a.a.a… (from file g.yml) is ignored"),
+            "{:?}",
+            yaml.warnings()
+        );
     }
 
     #[test]
