@@ -64,9 +64,7 @@ fn spawn_agent(endpoint: &str, integration: &str, aws: &str) -> std::io::Result<
 /// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`) or of `smaps_rollup`.
 fn proc_kib(pid: u32, file: &str, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
-    let line = text
-        .lines()
-        .find(|l| l.split(':').next() == Some(field))?;
+    let line = text.lines().find(|l| l.split(':').next() == Some(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -255,7 +253,10 @@ async fn soak(moto: &MotoServer, length: Duration) {
     let child = spawn_agent(&sim.endpoint(), "soak", &moto.endpoint()).expect("spawn the agent");
     let pid = child.id();
     assert!(hello(&sim, "soak").await, "the agent connected");
-    println!("soak: {} s, HEALTH_CHECK every 1 s, DISCOVER every 10 s", length.as_secs());
+    println!(
+        "soak: {} s, HEALTH_CHECK every 1 s, DISCOVER every 10 s",
+        length.as_secs()
+    );
     println!("elapsed_s,vmrss_kib,fds");
     let started = Instant::now();
     let mut next_sample = Duration::ZERO;

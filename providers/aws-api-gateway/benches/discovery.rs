@@ -296,7 +296,10 @@ async fn run() {
 
     // DISCOVER with acceptApiWithoutUsagePlan: a GetStages per REST API, cut at 50 s.
     for (label, extra) in [
-        ("stage cache on ", &[("acceptApiWithoutUsagePlan", "true")][..]),
+        (
+            "stage cache on ",
+            &[("acceptApiWithoutUsagePlan", "true")][..],
+        ),
         (
             "stage cache off",
             &[

@@ -310,9 +310,8 @@ impl StageCache {
     /// Keeps only fresh entries of REST APIs in `existing`.
     fn retain(&self, existing: &HashSet<&str>) {
         let max_age = self.max_age;
-        lock(&self.entries).retain(|id, e| {
-            existing.contains(id.as_str()) && e.read_at.elapsed() < max_age
-        });
+        lock(&self.entries)
+            .retain(|id, e| existing.contains(id.as_str()) && e.read_at.elapsed() < max_age);
     }
 
     /// The number of stage lists held.

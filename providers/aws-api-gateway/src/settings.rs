@@ -390,7 +390,10 @@ mod tests {
                 "configuration.maxConcurrency is invalid",
             ),
             (
-                &[("region", "eu-west-1"), ("stageCacheMaxAgeSeconds", "86401")],
+                &[
+                    ("region", "eu-west-1"),
+                    ("stageCacheMaxAgeSeconds", "86401"),
+                ],
                 "configuration.stageCacheMaxAgeSeconds must be",
             ),
         ];

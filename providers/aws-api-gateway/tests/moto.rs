@@ -879,7 +879,11 @@ async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
     let report = operator::discover_with(&accept, &DiscoverOptions::default())
         .await
         .unwrap();
-    assert!(!ids(&report.apis).contains("pets1:dev"), "{:?}", ids(&report.apis));
+    assert!(
+        !ids(&report.apis).contains("pets1:dev"),
+        "{:?}",
+        ids(&report.apis)
+    );
 }
 
 #[tokio::test]
@@ -894,7 +898,10 @@ async fn a_discovery_cut_short_is_continued_by_the_next() {
     let accept = provider(
         &proxy.endpoint(),
         REGION,
-        &[("acceptApiWithoutUsagePlan", "true"), ("maxConcurrency", "1")],
+        &[
+            ("acceptApiWithoutUsagePlan", "true"),
+            ("maxConcurrency", "1"),
+        ],
     );
     // The connector's deadline: it stops receiving, then drops the walk.
     let (sink, mut rx) = ApiSink::channel(1);
