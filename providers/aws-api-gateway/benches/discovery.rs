@@ -3,15 +3,24 @@
 //! `cargo bench -p federation-provider-aws-api-gateway --features testing --bench discovery`
 //!
 //! Prints, for the provider's preview and full ingest: AWS calls and wall time; the same full
-//! walk done one call at a time with the same SDK (the speed-up of the concurrent walk); and the
-//! full ingest under a proxy enforcing AWS's control-plane quota (10 rps, burst 40) with the
-//! provider's default budget, against the bound `calls ÷ 10 rps`. `AWS_BENCH_APIS` changes the
-//! number of APIs (default 1000).
+//! walk done one call at a time with the same SDK (the speed-up of the concurrent walk); and,
+//! under a proxy enforcing AWS's control-plane quota (10 rps, burst 40) with the provider's
+//! default budget:
+//!
+//! - the full ingest in usage-plan mode (one `GetExport` per stage) against the bound
+//!   `calls ÷ 10 rps`, next to the naive baseline measured in the same run: the same ingest with
+//!   a `GetStages` per REST API first (what the provider did before, and still does with
+//!   `acceptApiWithoutUsagePlan` and no cached stage lists);
+//! - two DISCOVERs in `acceptApiWithoutUsagePlan` mode, each cut at the connector's default
+//!   deadline (`discoverTimeoutMs`, 50 s), with the stage cache and without it (the baseline).
+//!
+//! `AWS_BENCH_APIS` changes the number of APIs (default 1000); `AWS_BENCH_QUICK=1` skips the
+//! quota sections (they take about 8 minutes for 1,000 APIs).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use federation_core::{DiscoverRequest, Selection, collect};
+use federation_core::{ApiSink, DiscoverRequest, Provider, Selection, collect};
 use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::testing::{
     self, MotoServer, ProxyConfig, ThrottlingProxy, seed,
@@ -19,6 +28,8 @@ use federation_provider_aws_api_gateway::testing::{
 use futures_util::StreamExt;
 
 const REGION: &str = "us-east-1";
+/// The connector's default DISCOVER deadline (`discoverTimeoutMs`).
+const DISCOVER_DEADLINE: Duration = Duration::from_secs(50);
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -28,11 +39,11 @@ fn main() {
     runtime.block_on(run());
 }
 
-/// GetRestApis (paged), GetUsagePlans, then GetStages and GetExport per API, one call at a
-/// time. Returns the exports made and the time taken.
+/// The provider's calls, one at a time: GetRestApis (paged), GetUsagePlans, then GetExport per
+/// stage the usage plans name. Returns the exports made and the time taken.
 async fn sequential_walk(client: &aws_sdk_apigateway::Client) -> (usize, Duration) {
     let start = Instant::now();
-    let mut apis = Vec::new();
+    let mut apis = std::collections::BTreeSet::new();
     let mut position: Option<String> = None;
     loop {
         let page = client
@@ -52,32 +63,31 @@ async fn sequential_walk(client: &aws_sdk_apigateway::Client) -> (usize, Duratio
             None => break,
         }
     }
-    client
+    let plans = client
         .get_usage_plans()
         .limit(500)
         .send()
         .await
         .expect("GetUsagePlans");
+    let stages: std::collections::BTreeSet<(String, String)> = plans
+        .items()
+        .iter()
+        .flat_map(|p| p.api_stages())
+        .filter_map(|s| Some((s.api_id()?.to_owned(), s.stage()?.to_owned())))
+        .filter(|(api, _)| apis.contains(api))
+        .collect();
     let mut exported = 0;
-    for api in &apis {
-        let stages = client
-            .get_stages()
+    for (api, stage) in &stages {
+        client
+            .get_export()
             .rest_api_id(api)
+            .stage_name(stage)
+            .export_type("oas30")
+            .accepts("application/json")
             .send()
             .await
-            .expect("GetStages");
-        for stage in stages.item() {
-            client
-                .get_export()
-                .rest_api_id(api)
-                .stage_name(stage.stage_name().unwrap_or_default())
-                .export_type("oas30")
-                .accepts("application/json")
-                .send()
-                .await
-                .expect("GetExport");
-            exported += 1;
-        }
+            .expect("GetExport");
+        exported += 1;
     }
     (exported, start.elapsed())
 }
@@ -92,6 +102,39 @@ fn calls_text(calls: &BTreeMap<String, u64>) -> String {
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
+}
+
+/// A DISCOVER as the connector runs it: the preview is collected until it ends or the deadline
+/// passes, then the walk is dropped. Returns (APIs, partial, time).
+async fn discover_within(provider: &AwsApiGatewayProvider) -> (usize, bool, Duration) {
+    let start = Instant::now();
+    let (sink, mut rx) = ApiSink::channel(256);
+    let drain = tokio::spawn(async move {
+        let mut n = 0usize;
+        while rx.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    });
+    let request = DiscoverRequest::preview();
+    let partial = tokio::time::timeout(DISCOVER_DEADLINE, provider.discover(&request, &sink))
+        .await
+        .is_err();
+    drop(sink);
+    let apis = drain.await.expect("drain");
+    (apis, partial, start.elapsed())
+}
+
+fn quota_settings(endpoint: &str, extra: &[(&'static str, &'static str)]) -> AwsApiGatewayProvider {
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("requestsPerSecond", "10"),
+        ("burst", "40"),
+        ("apiKeyRequestsPerSecond", "5"),
+        ("apiKeyBurst", "5"),
+    ];
+    pairs.extend_from_slice(extra);
+    AwsApiGatewayProvider::from_settings(&testing::provider_settings(endpoint, REGION, &pairs))
+        .expect("settings")
 }
 
 async fn run() {
@@ -201,20 +244,14 @@ async fn run() {
     );
     drop(proxy);
 
+    if std::env::var("AWS_BENCH_QUICK").is_ok_and(|v| v == "1") {
+        return;
+    }
+
     // Under AWS's quota, with the provider's default budget (10 rps, burst 40).
     let quota =
         ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().quota(10.0, 40)).await;
-    let defaults = AwsApiGatewayProvider::from_settings(&testing::provider_settings(
-        &quota.endpoint(),
-        REGION,
-        &[
-            ("requestsPerSecond", "10"),
-            ("burst", "40"),
-            ("apiKeyRequestsPerSecond", "5"),
-            ("apiKeyBurst", "5"),
-        ],
-    ))
-    .expect("settings");
+    let defaults = quota_settings(&quota.endpoint(), &[]);
     let start = Instant::now();
     let quota_full = collect(&defaults, &DiscoverRequest::full(Selection::All))
         .await
@@ -222,15 +259,67 @@ async fn run() {
     let quota_time = start.elapsed();
     let calls = quota.total();
     let bound = Duration::from_secs_f64(calls as f64 / 10.0);
-    let burst_bound = Duration::from_secs_f64(calls.saturating_sub(40) as f64 / 10.0);
+    let stage_bound = Duration::from_secs_f64(count as f64 / 10.0);
     println!(
-        "under quota: {} APIs, {calls} calls ({} answered 429), {} vs bound {} (calls ÷ 10 rps; \
-         {} counting the burst of 40): {:.0}% of the quota's pace",
+        "under quota: full ingest {} APIs, {calls} calls ({}; {} answered 429), {} vs bound {} \
+         (calls ÷ 10 rps) = {:.2}x the bound, {:.2}x (stages ÷ 10 rps)",
         quota_full.len(),
+        calls_text(&quota.calls()),
         quota.throttled(),
         secs(quota_time),
         secs(bound),
-        secs(burst_bound),
-        100.0 * burst_bound.as_secs_f64() / quota_time.as_secs_f64()
+        quota_time.as_secs_f64() / bound.as_secs_f64(),
+        quota_time.as_secs_f64() / stage_bound.as_secs_f64(),
     );
+
+    // The naive baseline, same run: a GetStages per REST API before its exports (a provider in
+    // acceptApiWithoutUsagePlan mode with nothing cached; every stage is in a plan, so it ingests
+    // the same APIs).
+    quota.set_config(ProxyConfig::counting().quota(10.0, 40));
+    quota.reset_counts();
+    let naive = quota_settings(&quota.endpoint(), &[("acceptApiWithoutUsagePlan", "true")]);
+    let start = Instant::now();
+    let naive_full = collect(&naive, &DiscoverRequest::full(Selection::All))
+        .await
+        .expect("naive ingest under quota");
+    let naive_time = start.elapsed();
+    let naive_calls = quota.total();
+    println!(
+        "under quota: naive ingest (GetStages per API) {} APIs, {naive_calls} calls ({}), {} vs \
+         bound {}: one call per API is {:.2}x faster",
+        naive_full.len(),
+        calls_text(&quota.calls()),
+        secs(naive_time),
+        secs(Duration::from_secs_f64(naive_calls as f64 / 10.0)),
+        naive_time.as_secs_f64() / quota_time.as_secs_f64()
+    );
+
+    // DISCOVER with acceptApiWithoutUsagePlan: a GetStages per REST API, cut at 50 s.
+    for (label, extra) in [
+        (
+            "stage cache on ",
+            &[("acceptApiWithoutUsagePlan", "true")][..],
+        ),
+        (
+            "stage cache off",
+            &[
+                ("acceptApiWithoutUsagePlan", "true"),
+                ("stageCacheMaxAgeSeconds", "0"),
+            ][..],
+        ),
+    ] {
+        quota.set_config(ProxyConfig::counting().quota(10.0, 40));
+        let provider = quota_settings(&quota.endpoint(), extra);
+        for run in 1..=2 {
+            quota.reset_counts();
+            let (apis, partial, time) = discover_within(&provider).await;
+            println!(
+                "under quota: DISCOVER {run} ({label}, acceptApiWithoutUsagePlan) {apis} of \
+                 {count} APIs, isPartialDiscovery: {partial}, {} calls ({}), {}",
+                quota.total(),
+                calls_text(&quota.calls()),
+                secs(time)
+            );
+        }
+    }
 }

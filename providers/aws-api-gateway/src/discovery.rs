@@ -5,15 +5,24 @@
 //! | request | calls |
 //! |---|---|
 //! | preview, usage-plan mode | `GetRestApis` + `GetUsagePlans` (paged, 500 a page): about 3 calls for 1,000 APIs |
-//! | preview, `acceptApiWithoutUsagePlan` | the above + `GetStages` per REST API |
-//! | full | the above + `GetStages` per REST API that has a candidate stage + `GetExport` per selected stage |
+//! | full, usage-plan mode | the above + `GetExport` per selected stage: the usage plans name the stages, so no `GetStages` |
+//! | preview, `acceptApiWithoutUsagePlan` | the above + `GetStages` per REST API whose stage list is not in the [`StageCache`] (or older than `stageCacheMaxAgeSeconds`) |
+//! | full, `acceptApiWithoutUsagePlan` | the preview's calls + `GetExport` per selected stage |
+//! | operator `discover` (explain) | `GetStages` per REST API, always fetched, + `GetExport` per selected stage when full |
 //!
 //! With [`Selection::Only`] only the selected REST APIs' stages and the selected stages' exports
 //! are fetched. APIs are emitted as soon as they are ready, in `GetRestApis` order; the walk stops
 //! when the sink is closed.
+//!
+//! A stage named by a usage plan (or a cached stage list) that no longer exists is not checked
+//! before its export: its `GetExport` fails, and the API is ingested without its page and with a
+//! warning, like any failed export. The stage cache keeps what a walk learned even when the walk
+//! is cut (DISCOVER's deadline drops it), so the next discovery continues where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use federation_core::{Api, ApiSink, Depth, ProviderError, Selection};
 use futures_util::StreamExt;
@@ -242,6 +251,145 @@ pub(crate) async fn get_stages(
     Ok(out)
 }
 
+/// Stage lists per REST API, kept between walks for at most `max_age` (`0`: nothing is kept).
+///
+/// Only what `GetStages` said is kept; entries of REST APIs that are gone from `GetRestApis`,
+/// and expired entries, are dropped at the start of each walk, so the cache never holds more
+/// than one list per existing REST API.
+#[derive(Debug)]
+pub(crate) struct StageCache {
+    max_age: Duration,
+    entries: Mutex<HashMap<String, CachedStages>>,
+}
+
+#[derive(Debug)]
+struct CachedStages {
+    read_at: Instant,
+    stages: Arc<[StageInfo]>,
+}
+
+impl StageCache {
+    /// An empty cache whose entries live `max_age`.
+    pub(crate) fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long entries live.
+    pub(crate) fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// The stage list of `rest_api_id`, when read less than `max_age` ago.
+    fn fresh(&self, rest_api_id: &str) -> Option<Arc<[StageInfo]>> {
+        lock(&self.entries)
+            .get(rest_api_id)
+            .filter(|e| e.read_at.elapsed() < self.max_age)
+            .map(|e| e.stages.clone())
+    }
+
+    fn store(&self, rest_api_id: &str, stages: Arc<[StageInfo]>) {
+        if self.max_age.is_zero() {
+            return;
+        }
+        lock(&self.entries).insert(
+            rest_api_id.to_owned(),
+            CachedStages {
+                read_at: Instant::now(),
+                stages,
+            },
+        );
+    }
+
+    fn forget(&self, rest_api_id: &str) {
+        lock(&self.entries).remove(rest_api_id);
+    }
+
+    /// Keeps only fresh entries of REST APIs in `existing`.
+    fn retain(&self, existing: &HashSet<&str>) {
+        let max_age = self.max_age;
+        lock(&self.entries)
+            .retain(|id, e| existing.contains(id.as_str()) && e.read_at.elapsed() < max_age);
+    }
+
+    /// The number of stage lists held.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+}
+
+/// How far a walk that needs stage lists got; logs it when the walk ends early (the sink
+/// closed at DISCOVER's deadline, the task was dropped, or an AWS error).
+struct Progress<'a> {
+    target: &'a Target,
+    total: usize,
+    listed: AtomicUsize,
+    fetched: AtomicUsize,
+    finished: AtomicBool,
+}
+
+impl<'a> Progress<'a> {
+    fn new(target: &'a Target, total: usize) -> Self {
+        Self {
+            target,
+            total,
+            listed: AtomicUsize::new(0),
+            fetched: AtomicUsize::new(0),
+            finished: AtomicBool::new(false),
+        }
+    }
+
+    fn listed(&self, fetched: bool) {
+        self.listed.fetch_add(1, Ordering::Relaxed);
+        if fetched {
+            self.fetched.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        let listed = self.listed.load(Ordering::Relaxed);
+        let fetched = self.fetched.load(Ordering::Relaxed);
+        let cached = self.target.stages.len();
+        if self.finished.load(Ordering::Relaxed) {
+            tracing::debug!(
+                target_label = %self.target.label(),
+                rest_apis = self.total,
+                fetched,
+                from_cache = listed - fetched,
+                "Stage lists read."
+            );
+            return;
+        }
+        let max_age = self.target.stages.max_age().as_secs();
+        if max_age == 0 {
+            tracing::warn!(
+                target_label = %self.target.label(),
+                listed,
+                rest_apis = self.total,
+                "Discovery stopped after listing the stages of {listed} of {} REST APIs; \
+                 stageCacheMaxAgeSeconds is 0, so the next discovery starts over.",
+                self.total
+            );
+        } else {
+            tracing::warn!(
+                target_label = %self.target.label(),
+                listed,
+                fetched,
+                rest_apis = self.total,
+                cached,
+                "Discovery stopped after listing the stages of {listed} of {} REST APIs \
+                 ({fetched} read from AWS this time); {cached} stage lists are kept for up to \
+                 {max_age} s, so the next discovery continues from there.",
+                self.total
+            );
+        }
+    }
+}
+
 /// The stage's OpenAPI 3 export, JSON.
 pub(crate) async fn get_export(
     target: &Target,
@@ -341,9 +489,9 @@ pub(crate) async fn walk_target(
             .is_none_or(|set| set.contains(id))
     };
 
-    let need_stages =
-        options.accept_without_plan || options.explain || options.depth == Depth::Full;
-    if !need_stages {
+    // Stage lists are needed only to find stages no usage plan names, or to explain.
+    let list_stages = options.accept_without_plan || options.explain;
+    if !list_stages && options.depth == Depth::Preview {
         // Preview in usage-plan mode: the usage plans name the stages; no per-API call.
         for rest in &rest_apis {
             for stage in stages_of.get(rest.id.as_str()).into_iter().flatten() {
@@ -366,21 +514,31 @@ pub(crate) async fn walk_target(
         }
         return Ok(());
     }
+    if list_stages {
+        target.stages.retain(&known);
+    }
 
     let candidates: Vec<&RestApi> = rest_apis
         .iter()
         .filter(|r| rest_selected(&r.id))
-        .filter(|r| {
-            options.accept_without_plan || options.explain || stages_of.contains_key(r.id.as_str())
-        })
+        .filter(|r| list_stages || stages_of.contains_key(r.id.as_str()))
         .collect();
-    let by_stage = &by_stage;
-    let stages_of = &stages_of;
+    let progress = list_stages.then(|| Progress::new(target, candidates.len()));
+    let context = RestApiContext {
+        target,
+        location,
+        options,
+        by_stage: &by_stage,
+        stages_of: &stages_of,
+        out,
+        progress: progress.as_ref(),
+    };
+    let context = &context;
     // Futures are built up front (they do nothing until polled): a closure inside the stream
     // would defeat the `Send` proof of the provider's boxed future.
     let pending: Vec<_> = candidates
         .into_iter()
-        .map(|rest| walk_rest_api(target, location, rest, options, by_stage, stages_of, out))
+        .map(|rest| walk_rest_api(context, rest))
         .collect();
     let mut results = futures_util::stream::iter(pending).buffered(options.concurrency.max(1));
     while let Some(apis) = results.next().await {
@@ -388,19 +546,59 @@ pub(crate) async fn walk_target(
             out.emit(api).await?;
         }
     }
+    if let Some(progress) = &progress {
+        progress.finished.store(true, Ordering::Relaxed);
+    }
     Ok(())
 }
 
-/// One REST API: its stages, the skip decisions, and (at full depth) the exports.
+/// What every REST API of a walk shares.
+struct RestApiContext<'a> {
+    target: &'a Target,
+    location: Location<'a>,
+    options: &'a WalkOptions,
+    by_stage: &'a HashMap<(&'a str, &'a str), Vec<&'a UsagePlan>>,
+    stages_of: &'a HashMap<&'a str, BTreeSet<&'a str>>,
+    out: &'a Output<'a>,
+    /// Set when stage lists are read (`GetStages` or the cache); `None` when the usage plans
+    /// name the stages.
+    progress: Option<&'a Progress<'a>>,
+}
+
+/// The stage list of `rest_api_id`: from the cache when fresh (never when explaining), else
+/// `GetStages`, then cached. The flag is true when AWS was asked.
+async fn stage_list(
+    ctx: &RestApiContext<'_>,
+    rest_api_id: &str,
+) -> Result<(Arc<[StageInfo]>, bool), AwsError> {
+    let cache = &ctx.target.stages;
+    if !ctx.options.explain
+        && let Some(stages) = cache.fresh(rest_api_id)
+    {
+        return Ok((stages, false));
+    }
+    match get_stages(ctx.target, rest_api_id).await {
+        Ok(stages) => {
+            let stages: Arc<[StageInfo]> = stages.into();
+            cache.store(rest_api_id, stages.clone());
+            Ok((stages, true))
+        }
+        Err(err) => {
+            if err.is_not_found() {
+                cache.forget(rest_api_id);
+            }
+            Err(err)
+        }
+    }
+}
+
+/// One REST API: its stages (listed, or named by the usage plans), the skip decisions, and (at
+/// full depth) the exports.
 async fn walk_rest_api(
-    target: &Target,
-    location: Location<'_>,
+    ctx: &RestApiContext<'_>,
     rest: &RestApi,
-    options: &WalkOptions,
-    by_stage: &HashMap<(&str, &str), Vec<&UsagePlan>>,
-    stages_of: &HashMap<&str, BTreeSet<&str>>,
-    out: &Output<'_>,
 ) -> Result<Vec<Api>, ProviderError> {
+    let (target, options, out) = (ctx.target, ctx.options, ctx.out);
     if out.is_closed() {
         return Err(ProviderError::Cancelled);
     }
@@ -413,47 +611,65 @@ async fn walk_rest_api(
             reason,
         });
     };
-    let stages = match get_stages(target, &rest.id).await {
-        Ok(stages) => stages,
-        Err(err) if err.is_not_found() => {
-            skip(None, "the REST API was deleted during discovery".to_owned());
-            return Ok(Vec::new());
+    let planned = ctx.stages_of.get(rest.id.as_str());
+    let stages: Arc<[StageInfo]> = match ctx.progress {
+        None => planned
+            .into_iter()
+            .flatten()
+            .map(|stage| ((*stage).to_owned(), None))
+            .collect(),
+        Some(progress) => {
+            let stages = match stage_list(ctx, &rest.id).await {
+                Ok((stages, fetched)) => {
+                    progress.listed(fetched);
+                    stages
+                }
+                Err(err) if err.is_not_found() => {
+                    progress.listed(true);
+                    skip(None, "the REST API was deleted during discovery".to_owned());
+                    return Ok(Vec::new());
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if stages.is_empty() {
+                skip(
+                    None,
+                    format!(
+                        "API {} ({}) has no deployed stage: deploy it to a stage to federate it",
+                        rest.name, rest.id
+                    ),
+                );
+                return Ok(Vec::new());
+            }
+            let existing: HashSet<&str> = stages.iter().map(|(name, _)| name.as_str()).collect();
+            for referenced in planned.into_iter().flatten() {
+                if !existing.contains(referenced) {
+                    let names: Vec<&str> = ctx
+                        .by_stage
+                        .get(&(rest.id.as_str(), *referenced))
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    skip(
+                        Some(referenced),
+                        format!(
+                            "usage plan(s) {} reference stage {referenced} of API {}, which does \
+                             not exist",
+                            names.join(", "),
+                            rest.name
+                        ),
+                    );
+                }
+            }
+            stages
         }
-        Err(err) => return Err(err.into()),
     };
-    if stages.is_empty() {
-        skip(
-            None,
-            format!(
-                "API {} ({}) has no deployed stage: deploy it to a stage to federate it",
-                rest.name, rest.id
-            ),
-        );
-        return Ok(Vec::new());
-    }
-    let existing: HashSet<&str> = stages.iter().map(|(name, _)| name.as_str()).collect();
-    for referenced in stages_of.get(rest.id.as_str()).into_iter().flatten() {
-        if !existing.contains(referenced) {
-            let names: Vec<&str> = by_stage
-                .get(&(rest.id.as_str(), *referenced))
-                .into_iter()
-                .flatten()
-                .map(|p| p.name.as_str())
-                .collect();
-            skip(
-                Some(referenced),
-                format!(
-                    "usage plan(s) {} reference stage {referenced} of API {}, which does not exist",
-                    names.join(", "),
-                    rest.name
-                ),
-            );
-        }
-    }
 
     let mut selected = Vec::new();
-    for (stage, description) in &stages {
-        let plans = by_stage
+    for (stage, description) in stages.iter() {
+        let plans = ctx
+            .by_stage
             .get(&(rest.id.as_str(), stage.as_str()))
             .cloned()
             .unwrap_or_default();
@@ -472,7 +688,7 @@ async fn walk_rest_api(
             continue;
         }
         selected.push(StageApi {
-            location,
+            location: ctx.location,
             rest_api: rest,
             stage,
             stage_description: description.as_deref(),

@@ -22,6 +22,7 @@
 //! | `apiKeyRequestsPerSecond`, `apiKeyBurst` | 5, 5 | budget of `CreateApiKey`/`DeleteApiKey` (AWS: 5 rps) |
 //! | `maxConcurrency` | 8 | calls in flight per account and region |
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
+//! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
 //!
 //! See [`settings::AwsSettings`]; every key is in [`settings::CONFIG_KEYS`].
 //!
@@ -33,7 +34,7 @@
 //! - `id` = `{restApiId}:{stageName}` (the `apiId` of SUBSCRIBE/UNSUBSCRIBE); `uniqueId` =
 //!   `[{account}:]{region}:{restApiId}:{stageName}` (account when a role names it);
 //! - `name` = the REST API's name, `version` = the stage, `description` = the API's description
-//!   (plus the stage's);
+//!   (plus the stage's when the stage list was read anyway, `acceptApiWithoutUsagePlan`);
 //! - `connectionDetails.url` = `https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}`;
 //! - one `SWAGGER` page, the stage's `GetExport` (`oas30`, JSON), `{name}-{stage}-oas.json`; an
 //!   export that fails leaves `pages: []` and a warning;
@@ -43,8 +44,10 @@
 //!
 //! Stages no usage plan references are skipped unless `acceptApiWithoutUsagePlan` is set. A
 //! preview in usage-plan mode costs `GetRestApis` + `GetUsagePlans` only (about 3 calls for
-//! 1,000 APIs); a full ingest adds `GetStages` per API and `GetExport` per stage, only for the
-//! selected ids. See [`discovery`].
+//! 1,000 APIs); a full ingest adds one `GetExport` per selected stage, since the usage plans
+//! name the stages. With `acceptApiWithoutUsagePlan` each REST API's stage list (`GetStages`) is
+//! needed too; it is kept for `stageCacheMaxAgeSeconds`, so a discovery cut by its deadline is
+//! continued by the next one. See [`discovery`].
 //!
 //! Subscribing first checks that the usage plan still covers the stage and that the stage
 //! exists (a key on that plan opens all its APIs; see [`plans`]), then creates an enabled key

@@ -26,6 +26,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "apiKeyBurst",
     "maxConcurrency",
     "maxRetries",
+    "stageCacheMaxAgeSeconds",
 ];
 
 /// The provider's configuration.
@@ -85,6 +86,11 @@ pub struct AwsSettings {
     /// failure, with exponential backoff, jitter and `Retry-After`.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
+    /// `stageCacheMaxAgeSeconds` (default 900): how long a REST API's stage list, read with
+    /// `GetStages`, is reused by later discoveries (`acceptApiWithoutUsagePlan` mode), so a
+    /// discovery cut by its deadline is continued by the next one. `0` turns the cache off.
+    #[serde(default = "default_stage_cache_max_age")]
+    pub stage_cache_max_age_seconds: u64,
 }
 
 fn default_session_name() -> String {
@@ -108,6 +114,11 @@ fn default_concurrency() -> usize {
 fn default_retries() -> u32 {
     8
 }
+fn default_stage_cache_max_age() -> u64 {
+    900
+}
+/// The largest `stageCacheMaxAgeSeconds`: one day.
+const MAX_STAGE_CACHE_AGE: u64 = 86_400;
 
 impl AwsSettings {
     /// Extracts and validates the settings; errors name the full key.
@@ -135,6 +146,7 @@ impl AwsSettings {
             api_key_burst: default_key_burst(),
             max_concurrency: default_concurrency(),
             max_retries: default_retries(),
+            stage_cache_max_age_seconds: default_stage_cache_max_age(),
         }
     }
 
@@ -209,6 +221,12 @@ impl AwsSettings {
         }
         if self.max_concurrency == 0 {
             return Err(settings.error("maxConcurrency", "must be at least 1"));
+        }
+        if self.stage_cache_max_age_seconds > MAX_STAGE_CACHE_AGE {
+            return Err(settings.error(
+                "stageCacheMaxAgeSeconds",
+                format!("must be 0 (off) to {MAX_STAGE_CACHE_AGE} seconds (one day)"),
+            ));
         }
         if self.role_session_name.is_empty() || self.role_session_name.len() > 64 {
             return Err(settings.error("roleSessionName", "must be 1 to 64 characters"));
@@ -310,6 +328,7 @@ mod tests {
         assert_eq!(s.api_key_requests_per_second, 5.0);
         assert_eq!(s.max_concurrency, 8);
         assert_eq!(s.role_session_name, "gravitee-federation-agent");
+        assert_eq!(s.stage_cache_max_age_seconds, 900);
     }
 
     #[test]
@@ -322,8 +341,10 @@ mod tests {
             ("endpoint", ""),
             ("requestsPerSecond", "2.5"),
             ("maxConcurrency", "3"),
+            ("stageCacheMaxAgeSeconds", "0"),
         ])
         .unwrap();
+        assert_eq!(s.stage_cache_max_age_seconds, 0);
         assert!(s.access_key_id.is_none() && s.secret_access_key.is_none());
         assert!(s.accept_api_without_usage_plan);
         assert!(s.endpoint.is_none());
@@ -367,6 +388,13 @@ mod tests {
             (
                 &[("region", "eu-west-1"), ("maxConcurrency", "many")],
                 "configuration.maxConcurrency is invalid",
+            ),
+            (
+                &[
+                    ("region", "eu-west-1"),
+                    ("stageCacheMaxAgeSeconds", "86401"),
+                ],
+                "configuration.stageCacheMaxAgeSeconds must be",
             ),
         ];
         for (pairs, expected) in cases {

@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use tokio::sync::OnceCell;
 
+use crate::discovery::StageCache;
 use crate::error::{Attempt, AwsError, Operation};
 use crate::limiter::{CallBudget, OperationClass};
 use crate::settings::{AwsSettings, account_of_role};
@@ -40,6 +41,8 @@ pub struct Target {
     client: OnceCell<aws_sdk_apigateway::Client>,
     /// Set once `GetApiKeys` was denied: the lookup is skipped afterwards.
     pub(crate) api_keys_lookup_denied: AtomicBool,
+    /// Stage lists per REST API, kept between discoveries (`stageCacheMaxAgeSeconds`).
+    pub(crate) stages: StageCache,
 }
 
 impl std::fmt::Debug for Target {
@@ -67,6 +70,7 @@ impl Target {
             .as_deref()
             .and_then(account_of_role)
             .map(str::to_owned);
+        let stages = StageCache::new(Duration::from_secs(settings.stage_cache_max_age_seconds));
         Self {
             region,
             role_arn,
@@ -76,6 +80,7 @@ impl Target {
             config: OnceCell::new(),
             client: OnceCell::new(),
             api_keys_lookup_denied: AtomicBool::new(false),
+            stages,
         }
     }
 

@@ -251,16 +251,23 @@ async fn preview_and_selected_ingest_make_only_the_expected_calls() {
         .await
         .unwrap();
     assert_eq!(ids(&selected), ["pets1:prod".to_owned()].into());
+    // The usage plans name the stage: one call for the API, its export.
     assert_eq!(
         proxy.calls(),
         [
             ("GetExport".to_owned(), 1),
             ("GetRestApis".to_owned(), 1),
-            ("GetStages".to_owned(), 1),
             ("GetUsagePlans".to_owned(), 1)
         ]
         .into()
     );
+    proxy.reset_counts();
+    let all = collect(&plan_mode, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(proxy.count("GetExport"), 2);
+    assert_eq!(proxy.count("GetStages"), 0);
 
     // Unknown ids are skipped, without a call for them.
     proxy.reset_counts();
@@ -351,10 +358,10 @@ async fn throttled_discovery_still_returns_every_api() {
         full.iter().all(|a| a.pages.as_ref().unwrap().len() == 1),
         "no page lost"
     );
-    // 26 calls succeeded (GetRestApis, GetUsagePlans, 12 GetStages, 12 GetExport): one request in
-    // three was refused on the way.
-    assert_eq!(proxy.total() - proxy.throttled(), 26, "{:?}", proxy.calls());
-    assert!(proxy.throttled() >= 12, "{:?}", proxy.throttled_calls());
+    // 14 calls succeeded (GetRestApis, GetUsagePlans, 12 GetExport): one request in three was
+    // refused on the way.
+    assert_eq!(proxy.total() - proxy.throttled(), 14, "{:?}", proxy.calls());
+    assert!(proxy.throttled() >= 6, "{:?}", proxy.throttled_calls());
 }
 
 #[tokio::test]
@@ -758,6 +765,175 @@ async fn discovery_stops_when_the_receiver_goes_away() {
         "{result:?}"
     );
     assert!(proxy.count("GetExport") < 10, "{:?}", proxy.calls());
+}
+
+#[tokio::test]
+async fn stage_lists_are_reused_by_the_next_discovery() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let accept = provider(
+        &proxy.endpoint(),
+        REGION,
+        &[("acceptApiWithoutUsagePlan", "true")],
+    );
+    let first = collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert_eq!(proxy.count("GetStages"), 4);
+
+    proxy.reset_counts();
+    let second = collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert_eq!(ids(&second), ids(&first));
+    assert_eq!(proxy.count("GetStages"), 0, "{:?}", proxy.calls());
+
+    // Ingest reuses the lists too: one call per stage.
+    proxy.reset_counts();
+    let full = collect(&accept, &DiscoverRequest::full(Selection::All))
+        .await
+        .unwrap();
+    assert_eq!(ids(&full), ids(&first));
+    assert_eq!(proxy.count("GetStages"), 0);
+    assert_eq!(proxy.count("GetExport"), 4);
+    assert!(full.iter().all(|a| a.pages.as_ref().unwrap().len() == 1));
+
+    // A new REST API is listed on the next discovery; the others come from the cache.
+    seed::rest_api(&client, "Late", Some("late1"), &["prod"]).await;
+    proxy.reset_counts();
+    let third = collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert!(ids(&third).contains("late1:prod"));
+    assert_eq!(proxy.count("GetStages"), 1);
+
+    // `stageCacheMaxAgeSeconds: 0` keeps nothing.
+    let uncached = provider(
+        &proxy.endpoint(),
+        REGION,
+        &[
+            ("acceptApiWithoutUsagePlan", "true"),
+            ("stageCacheMaxAgeSeconds", "0"),
+        ],
+    );
+    for _ in 0..2 {
+        proxy.reset_counts();
+        collect(&uncached, &DiscoverRequest::preview())
+            .await
+            .unwrap();
+        assert_eq!(proxy.count("GetStages"), 5);
+    }
+}
+
+#[tokio::test]
+async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    // moto exports deleted stages; the proxy answers them with AWS's NotFoundException.
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().check_stages()).await;
+    let accept = provider(
+        &proxy.endpoint(),
+        REGION,
+        &[("acceptApiWithoutUsagePlan", "true")],
+    );
+    let preview = collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert!(ids(&preview).contains("pets1:dev"));
+    client
+        .delete_stage()
+        .rest_api_id("pets1")
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+
+    // The cached list still names `dev`: its export fails, as any failed export does.
+    proxy.reset_counts();
+    let only = Selection::Only(["pets1:dev".to_owned(), "pets1:prod".to_owned()].into());
+    let full = by_id(
+        &collect(&accept, &DiscoverRequest::full(only.clone()))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(proxy.count("GetStages"), 0);
+    assert_eq!(full["pets1:dev"].pages.as_deref(), Some(&[][..]));
+    assert_eq!(full["pets1:prod"].pages.as_ref().unwrap().len(), 1);
+
+    // Usage-plan mode: a stage a plan names is not listed first; when it is gone, same outcome.
+    client
+        .delete_stage()
+        .rest_api_id("orders1")
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let plan_mode = provider(&proxy.endpoint(), REGION, &[]);
+    proxy.reset_counts();
+    let full = by_id(
+        &collect(&plan_mode, &DiscoverRequest::full(Selection::All))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(proxy.count("GetStages"), 0);
+    assert_eq!(full["orders1:prod"].pages.as_deref(), Some(&[][..]));
+    assert_eq!(full["pets1:prod"].pages.as_ref().unwrap().len(), 1);
+
+    // The operator tool lists the stages afresh and explains.
+    let report = operator::discover_with(&accept, &DiscoverOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        !ids(&report.apis).contains("pets1:dev"),
+        "{:?}",
+        ids(&report.apis)
+    );
+}
+
+#[tokio::test]
+async fn a_discovery_cut_short_is_continued_by_the_next() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    for i in 0..12 {
+        let id = format!("cut{i:02}");
+        seed::rest_api(&client, &format!("Cut {i}"), Some(&id), &["prod"]).await;
+    }
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+    let accept = provider(
+        &proxy.endpoint(),
+        REGION,
+        &[
+            ("acceptApiWithoutUsagePlan", "true"),
+            ("maxConcurrency", "1"),
+        ],
+    );
+    // The connector's deadline: it stops receiving, then drops the walk.
+    let (sink, mut rx) = ApiSink::channel(1);
+    let request = DiscoverRequest::preview();
+    let walk = accept.discover(&request, &sink);
+    let received = {
+        let receive = async {
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                got.push(rx.recv().await.unwrap().id);
+            }
+            got
+        };
+        tokio::select! {
+            got = receive => got,
+            result = walk => panic!("the walk ended before the cut: {result:?}"),
+        }
+    };
+    drop(rx);
+    assert!(proxy.count("GetStages") < 12, "the cut left work");
+
+    let second = collect(&accept, &DiscoverRequest::preview()).await.unwrap();
+    assert_eq!(second.len(), 12, "complete: {:?}", ids(&second));
+    // Over both walks, each REST API was listed once, plus at most the one call in flight
+    // (`maxConcurrency: 1`) when the first walk was dropped. Without the cache the APIs received
+    // before the cut would be listed again (15 or more).
+    let total = proxy.count("GetStages") as usize;
+    assert!(
+        total <= 12 + 1,
+        "the {} APIs received before the cut were listed again ({total} GetStages)",
+        received.len()
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,9 @@
 //!   items (and at most the request's `limit`) with `position` tokens, so paging code runs.
 //! - **Latency**: delays every answer, as a round trip to AWS would.
 //! - **Denial**: answers chosen operations with AWS's `AccessDeniedException` (HTTP 403).
+//! - **Stage checks**: moto exports a stage that was deleted; with [`ProxyConfig::check_stages`]
+//!   the proxy asks moto for the stage first and answers a `GetExport` of a missing stage with
+//!   moto's `NotFoundException`, as AWS does.
 //! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …),
 //!   and STS requests as `sts:<Action>`.
 //!
@@ -51,6 +54,8 @@ pub struct ProxyConfig {
     pub deny: BTreeSet<String>,
     /// Added to every answer, as a network round trip to AWS would be.
     pub latency: Option<Duration>,
+    /// Answer `GetExport` of a stage that does not exist with `NotFoundException`.
+    pub check_stages: bool,
 }
 
 impl ProxyConfig {
@@ -87,6 +92,12 @@ impl ProxyConfig {
     /// Delays every answer by `latency` (a simulated round trip to AWS).
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = Some(latency);
+        self
+    }
+
+    /// Answer `GetExport` of a deleted stage with AWS's `NotFoundException` (moto exports it).
+    pub fn check_stages(mut self) -> Self {
+        self.check_stages = true;
         self
     }
 
@@ -334,6 +345,14 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         }
     }
 
+    if is_apigateway
+        && operation == "GetExport"
+        && lock(&shared.config).check_stages
+        && let Some(missing) = missing_stage(shared, &parts, &path_and_query).await
+    {
+        return missing;
+    }
+
     let mut forward = Request::builder().method(parts.method).uri(&path_and_query);
     for (name, value) in &parts.headers {
         if name != "connection" {
@@ -373,6 +392,41 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     out.header("content-length", body.len())
         .body(Full::new(body))
         .unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, &e.to_string()))
+}
+
+/// moto's answer to `GetStage` for the stage of an export path, when it is an error (404).
+async fn missing_stage(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    path_and_query: &str,
+) -> Option<Response<Full<Bytes>>> {
+    let path = path_and_query.split('?').next()?;
+    let stage_path = &path[..path.find("/exports/")?];
+    let mut check = Request::builder().method("GET").uri(stage_path);
+    for (name, value) in &parts.headers {
+        if name != "connection" && name != "content-length" {
+            check = check.header(name, value);
+        }
+    }
+    let response = http::send(shared.upstream, check.body(Full::new(Bytes::new())).ok()?)
+        .await
+        .ok()?;
+    if response.status() != StatusCode::NOT_FOUND {
+        return None;
+    }
+    let (parts, body) = response.into_parts();
+    let mut out = Response::builder().status(parts.status);
+    for (name, value) in &parts.headers {
+        if !matches!(
+            name.as_str(),
+            "connection" | "content-length" | "transfer-encoding"
+        ) {
+            out = out.header(name, value);
+        }
+    }
+    out.header("content-length", body.len())
+        .body(Full::new(body))
+        .ok()
 }
 
 /// Cuts `{"item": [...]}` at the request's `position` (our token: `p<offset>`).
