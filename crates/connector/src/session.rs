@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::context::ChannelContext;
-use crate::dedup::{Begin, wait_reply};
+use crate::dedup::{Begin, keeps_reply, wait_reply};
 use crate::handler;
 use crate::link::{Outgoing, Pending, SessionHandle};
 use crate::metrics;
@@ -565,6 +565,9 @@ fn run_integration_command(
                         );
                     }
                     let _ = publish.send(Some(outcome.reply.clone()));
+                    if !keeps_reply(&command_type) {
+                        ctx.dedup.forget(&id);
+                    }
                     metrics::counter(
                         metrics::REPLIES_SENT,
                         &ctx.integration_id,
