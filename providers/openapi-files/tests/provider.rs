@@ -4,9 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use federation_core::{
@@ -15,28 +14,13 @@ use federation_core::{
     SubscriptionType, collect,
 };
 use federation_provider_openapi_files::{
-    OpenApiFilesConfig, OpenApiFilesFactory, OpenApiFilesProvider, verify_key_file,
+    OpenApiFilesFactory, OpenApiFilesProvider, verify_key_file,
 };
 use federation_testkit::contract::{CredentialProbe, Fixture, assert_provider_contract};
 
-const SAMPLE_IDS: [&str; 4] = [
-    "events/orders-asyncapi.yaml",
-    "payments/openapi.json",
-    "payments/refunds-openapi-3.1.yaml",
-    "petstore/swagger.yaml",
-];
+mod common;
 
-fn specs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/specs")
-}
-
-fn provider_on(directory: &Path, store: &Path) -> OpenApiFilesProvider {
-    OpenApiFilesProvider::new(OpenApiFilesConfig::new(directory, store)).unwrap()
-}
-
-fn ids(apis: &[Api]) -> Vec<&str> {
-    apis.iter().map(|a| a.id.as_str()).collect()
-}
+use common::{SAMPLE_IDS, ids, provider_on, specs};
 
 fn subscription(id: &str, plan: &str) -> Subscription {
     Subscription {
@@ -71,57 +55,6 @@ fn copy_tree(to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Collects log lines (WARN and above) for the current thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn discovers_the_sample_tree_and_warns_about_the_broken_file() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let store = tempfile::tempdir().unwrap();
-    let provider = provider_on(&specs(), &store.path().join("keys.json"));
-    let apis = collect(&provider, &DiscoverRequest::full(Selection::All))
-        .await
-        .unwrap();
-    assert_eq!(ids(&apis), SAMPLE_IDS);
-
-    let logs = logs.text();
-    assert!(logs.contains("not-apis/broken.yaml"), "{logs}");
-    assert!(logs.contains("skipping an unusable file"), "{logs}");
-    assert!(
-        !logs.contains("deployment.yaml"),
-        "a non-API file is not worth a warning: {logs}"
-    );
-    assert_eq!(logs.lines().count(), 1, "{logs}");
 }
 
 #[tokio::test]
