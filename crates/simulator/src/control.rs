@@ -246,32 +246,7 @@ impl Simulator {
         integration_id: &str,
         command: &Command,
     ) -> Result<Reply, SimError> {
-        let (out, pending, closed) = {
-            let state = self.inner.state();
-            let channel = state
-                .channels
-                .iter()
-                .find(|c| c.integration_id == integration_id)
-                .ok_or_else(|| SimError::NotConnected(integration_id.to_owned()))?;
-            (
-                channel.out.clone(),
-                channel.pending.clone(),
-                channel.closed.clone(),
-            )
-        };
-        let rx = pending.add(&command.id);
-        out.send(Out::Ws(WsMessage::Binary(command.encode().into())))
-            .await
-            .map_err(|_| SimError::Closed)?;
-        let timeout = self.inner.config.reply_timeout;
-        tokio::select! {
-            reply = rx => reply.map_err(|_| SimError::Closed),
-            () = closed.cancelled() => Err(SimError::Closed),
-            () = tokio::time::sleep(timeout) => Err(SimError::Timeout {
-                command_type: command.command_type().to_string(),
-                timeout,
-            }),
-        }
+        self.send_command_to(integration_id, 0, command).await
     }
 
     /// Sends a command to one of the integration's connections, the `nth` accepted (0-based,
@@ -291,7 +266,10 @@ impl Simulator {
                 .filter(|c| c.integration_id == integration_id)
                 .nth(nth)
                 .ok_or_else(|| {
-                    SimError::NotConnected(format!("{integration_id} (connection #{nth})"))
+                    SimError::NotConnected(match nth {
+                        0 => integration_id.to_owned(),
+                        _ => format!("{integration_id} (connection #{nth})"),
+                    })
                 })?;
             (
                 channel.out.clone(),

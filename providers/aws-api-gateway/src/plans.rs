@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::discovery::PAGE_LIMIT;
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::target::Target;
@@ -18,8 +19,6 @@ use crate::target::Target;
 /// How long a listing is trusted when it says "covered": bounds how long a stage detached from
 /// a plan in AWS can still get keys through this agent.
 pub const TTL: Duration = Duration::from_secs(30);
-const PAGE_LIMIT: i32 = 500;
-const MAX_PAGES: usize = 10_000;
 
 /// One usage plan: its name and the stages it covers.
 #[derive(Debug, Clone, Default)]
@@ -93,44 +92,22 @@ impl PlanCache {
     }
 }
 
-/// Every usage plan of the target (paged), by id.
+/// Every usage plan of the target (paged, through discovery's listing), by id.
 async fn list(target: &Target) -> Result<HashMap<String, PlanStages>, AwsError> {
-    let op = target.operation("GetUsagePlans", "GET", "/usageplans");
-    let mut out = HashMap::new();
-    let mut position: Option<String> = None;
-    let mut seen = HashSet::new();
-    for _ in 0..MAX_PAGES {
-        let page = target
-            .call(&op, OperationClass::General, |c| {
-                c.get_usage_plans()
-                    .limit(PAGE_LIMIT)
-                    .set_position(position.clone())
-                    .send()
-            })
-            .await?;
-        for item in page.items() {
-            let Some(id) = item.id() else { continue };
-            let stages = item
-                .api_stages()
-                .iter()
-                .filter_map(|s| Some((s.api_id()?.to_owned(), s.stage()?.to_owned())))
-                .collect();
-            out.insert(
-                id.to_owned(),
+    let plans = crate::discovery::list_usage_plans(target).await?;
+    Ok(plans
+        .into_iter()
+        .map(|plan| {
+            let stages = plan.api_stages.into_iter().collect();
+            (
+                plan.id,
                 PlanStages {
-                    name: item.name().unwrap_or_default().to_owned(),
+                    name: plan.name,
                     stages,
                 },
-            );
-        }
-        match page.position() {
-            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
-                position = Some(next.to_owned());
-            }
-            _ => break,
-        }
-    }
-    Ok(out)
+            )
+        })
+        .collect())
 }
 
 /// Whether key `key_id` is attached to usage plan `plan_id` (`GetUsagePlans` filtered by
