@@ -13,6 +13,9 @@
 //! - peak VmRSS (VmHWM) during the ingest of every API (START_INGEST, INGEST batches awaited),
 //!   against 2 × the idle figure.
 //!
+//! `FOOTPRINT_BASELINE_BIN=/path/to/an/older/agent[:/another]` measures those binaries the same
+//! way in the same run (idle and peak), for a before/after comparison.
+//!
 //! With `FOOTPRINT_SOAK_SECS=3600` it then runs the soak: one agent connected for that long, a
 //! HEALTH_CHECK every second and a DISCOVER every 10 s, printing a CSV line (`elapsed_s`,
 //! `vmrss_kib`, `fds`) every `FOOTPRINT_SOAK_SAMPLE_SECS` (default 60) and the growth of VmRSS
@@ -28,9 +31,21 @@ use federation_simulator::{Event, Simulator, SimulatorConfig};
 const RUNS: usize = 15;
 const REGION: &str = "us-east-1";
 
+/// The agent binary of this build.
+const AGENT: &str = env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway");
+
 fn spawn_agent(endpoint: &str, integration: &str, aws: &str) -> std::io::Result<Child> {
+    spawn_agent_binary(AGENT, endpoint, integration, aws)
+}
+
+fn spawn_agent_binary(
+    binary: &str,
+    endpoint: &str,
+    integration: &str,
+    aws: &str,
+) -> std::io::Result<Child> {
     let provider = |key: &str| format!("gravitee_integration_providers_0_configuration_{key}");
-    Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
+    Command::new(binary)
         .env_clear()
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "warn")
@@ -153,7 +168,9 @@ async fn run() {
 
     let mut config = SimulatorConfig::default().token("bench");
     for i in 0..RUNS {
-        config = config.integration(format!("bench-{i}"), "aws-api-gateway");
+        config = config
+            .integration(format!("bench-{i}"), "aws-api-gateway")
+            .integration(format!("baseline-{i}"), "aws-api-gateway");
     }
     let sim = Simulator::start(config).await.expect("simulator");
     let mut hello_ms = Vec::new();
@@ -169,9 +186,26 @@ async fn run() {
         }
         stop(child);
     }
-    let size = std::fs::metadata(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    // Other builds of the agent (an earlier commit, other link flags), measured the same way
+    // against the same moto and simulator: `FOOTPRINT_BASELINE_BIN=/a/agent:/b/agent`.
+    let baselines = std::env::var("FOOTPRINT_BASELINE_BIN").unwrap_or_default();
+    let baselines = baselines.split(':').filter(|p| !p.is_empty());
+    for (i, baseline) in baselines.take(RUNS).enumerate() {
+        println!("baseline {baseline}:");
+        let id = format!("baseline-{i}");
+        match spawn_agent_binary(baseline, &sim.endpoint(), &id, &moto.endpoint()) {
+            Ok(child) => {
+                if hello(&sim, &id).await {
+                    footprint(&sim, &id, child.id(), count).await;
+                } else {
+                    println!("the baseline binary did not connect");
+                }
+                stop(child);
+            }
+            Err(error) => println!("cannot start the baseline binary: {error}"),
+        }
+    }
+    let size = std::fs::metadata(AGENT).map(|m| m.len()).unwrap_or(0);
     println!("agent binary: {:.1} MiB", size as f64 / (1024.0 * 1024.0));
     println!(
         "start -> HELLO accepted: median {:.1} ms over {} starts (min {:.1}, max {:.1})",
@@ -217,6 +251,20 @@ async fn footprint(sim: &Simulator, id: &str, pid: u32, count: usize) {
         threads,
         fd_count(pid).unwrap_or(0),
     );
+    if let Ok(path) = std::env::var("FOOTPRINT_SMAPS_OUT") {
+        // Where the idle memory is, mapping by mapping (docs/performance.md's analysis).
+        match std::fs::copy(format!("/proc/{pid}/smaps"), &path) {
+            Ok(_) => println!("smaps of the idle agent (pid {pid}) written to {path}"),
+            Err(e) => println!("could not copy /proc/{pid}/smaps to {path}: {e}"),
+        }
+    }
+    if let Some(secs) = std::env::var("FOOTPRINT_HOLD_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        println!("holding the idle agent (pid {pid}) for {secs} s for inspection");
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     let high_before = proc_kib(pid, "status", "VmHWM").unwrap_or(0);
     let started = Instant::now();
     let job = sim

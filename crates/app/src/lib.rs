@@ -11,6 +11,7 @@
 //! the agent cannot start. `--healthcheck` ([`healthcheck`]) calls a running agent's health
 //! endpoint instead, for container health checks. [`drift`] is the operator command that
 //! prints catalogue drift (what changed at the vendor since ingest) with the Gravitee action.
+//! [`memory`] gives the heap a large command freed back to the system while the agent idles.
 //!
 //! [`ProviderRegistry`]: federation_core::ProviderRegistry
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod logging;
 pub mod management;
+pub mod memory;
 pub mod prometheus;
 pub mod run;
 pub mod startup;

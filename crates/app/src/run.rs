@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::healthcheck;
 use crate::logging;
 use crate::management::Management;
+use crate::memory;
 use crate::startup::{build_integrations, load_config};
 
 /// Serves every configured integration until SIGTERM or SIGINT.
@@ -34,7 +35,10 @@ pub async fn run_agent_until(
         .fold(connector, Connector::with_integration);
     let management =
         Management::start_with_drift(&config, connector.status(), Some(connector.drift())).await?;
+    // The heap a DISCOVER or an INGEST freed goes back to the system within seconds.
+    let trimmer = tokio::spawn(memory::trim_every(memory::TRIM_PERIOD));
     let result = connector.run(shutdown).await;
+    trimmer.abort();
     if let Some(management) = management {
         management.stop().await;
     }
@@ -96,6 +100,8 @@ pub fn exit_code(binary: &str, result: Result<(), AppError>) -> ExitCode {
 /// The whole `run` path of an agent binary: logging, configuration, providers, management
 /// service, connector. With `--healthcheck`, calls the running agent's health endpoint instead.
 pub fn main_with(binary: &str, args: &AgentArgs, registry: ProviderRegistry) -> ExitCode {
+    // Before any thread exists: they all share one allocator arena (memory.rs).
+    memory::one_arena();
     if let Some(probes) = &args.healthcheck {
         return healthcheck::main(binary, args, &registry, probes);
     }
