@@ -339,6 +339,40 @@ async fn env_and_file_references() {
 }
 
 #[tokio::test]
+async fn a_file_reference_to_something_that_is_not_a_secret_is_refused_without_reading_it_all() {
+    let sandbox = Sandbox::new();
+    let big = sandbox.write("var/log/big.log", &"x".repeat(1024 * 1024 + 1));
+    let text = secret_error(
+        truststore_ref(&format!("secret://file{}", big.display())),
+        KubernetesAccess::default(),
+    )
+    .await;
+    assert!(
+        text.contains(&format!(
+            "{} is larger than 1024 KiB: a secret file holds one value",
+            big.display()
+        )),
+        "{text}"
+    );
+    // A device that never ends is refused the same way, not read forever.
+    let text = secret_error(
+        truststore_ref("secret://file/dev/zero"),
+        KubernetesAccess::default(),
+    )
+    .await;
+    assert!(text.contains("/dev/zero is larger than 1024 KiB"), "{text}");
+    // Exactly at the limit is still a value.
+    let pem = sandbox.write("run/secrets/bundle.pem", &"y".repeat(1024 * 1024));
+    let result = sandbox
+        .loader(truststore_ref(&format!("secret://file{}", pem.display())))
+        .load()
+        .await;
+    let loaded = result.unwrap();
+    let password = loaded.config.integration.connector.ws.ssl.truststore.password;
+    assert_eq!(password.map(|p| p.expose().len()), Some(1024 * 1024));
+}
+
+#[tokio::test]
 async fn references_in_the_file_name_the_file_as_source() {
     let sandbox = Sandbox::new();
     let file = sandbox.write(

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `kubernetes` | `secret://kubernetes/<secret>:<key>[?namespace=<ns>]` | `data[key]` of the Secret, base64-decoded, read with the pod's service account ([`KubernetesAccess`]) |
 //! | `env` | `secret://env/<VAR>` | the environment variable `VAR` |
-//! | `file` | `secret://file/<path>` | the content of the file `/<path>`, trailing newlines removed (Docker secrets: `secret://file/run/secrets/<name>`) |
+//! | `file` | `secret://file/<path>` | the content of the file `/<path>` (UTF-8, at most 1 MiB), trailing newlines removed (Docker secrets: `secret://file/run/secrets/<name>`) |
 //!
 //! As in Gravitee, a reference is resolved only when its provider is enabled
 //! (`secrets.<provider>.enabled`, default `true` here) and, for `kubernetes`, only when it has
@@ -173,8 +173,25 @@ fn full_path(url: &SecretUrl) -> String {
     }
 }
 
+/// The most a `secret://file/…` reference reads. A secret file holds one value (a key, a token,
+/// a password, a PEM bundle); anything larger is a wrong path (`/dev/zero`, a log, a disk image)
+/// that would otherwise be read whole into memory, or never end.
+pub const MAX_SECRET_FILE_BYTES: u64 = 1024 * 1024;
+
 fn file_value(url: &SecretUrl) -> Result<String, String> {
+    use std::io::Read;
     let path = format!("/{}", full_path(url));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "{path} is larger than {} KiB: a secret file holds one value; check the path",
+            MAX_SECRET_FILE_BYTES / 1024
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))?;
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
