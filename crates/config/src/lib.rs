@@ -61,6 +61,7 @@ pub mod env;
 pub mod error;
 pub mod loader;
 pub mod model;
+mod placeholder;
 mod properties;
 pub mod secrets;
 mod validate;

@@ -207,6 +207,9 @@ impl ConfigLoader {
             warnings.push(message);
         }
         let blanks: BTreeSet<String> = report.blank.into_iter().collect();
+        if let Some(error) = crate::placeholder::find(&tree, &origins) {
+            return Err(ConfigError::Setting(error));
+        }
 
         let secrets: SecretsConfig = match tree.get("secrets") {
             Some(value) => Figment::from(Serialized::defaults(value))

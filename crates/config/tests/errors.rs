@@ -413,3 +413,84 @@ async fn a_token_put_where_a_map_belongs_is_not_shown() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_install_guides_placeholders_left_in_are_named_with_their_key_and_source() {
+    // The seed's .env file, copied without filling in the integration id.
+    let text = error_of(with(
+        env_with_secrets(),
+        &[(
+            "gravitee_integration_providers_0_integrationId",
+            "[your-integration-id]",
+        )],
+    ))
+    .await;
+    assert_eq!(
+        text,
+        "integration.providers[0].integrationId is still the install guide's placeholder \
+         [your-integration-id]: replace it with your value (from env \
+         gravitee_integration_providers_0_integrationId)"
+    );
+    // Inside a longer value: the endpoint and the bearer header of the guide.
+    let text = error_of(with(
+        env_with_secrets(),
+        &[(
+            "gravitee_integration_connector_ws_endpoints_0",
+            "https://[your-APIM-management-API-host]/integration-controller",
+        )],
+    ))
+    .await;
+    assert!(
+        text.starts_with(
+            "integration.connector.ws.endpoints[0] is still the install guide's placeholder \
+             [your-APIM-management-API-host]"
+        ),
+        "{text}"
+    );
+
+    // The seed's Helm values: YAML reads `token: [your-cloud-token]` as a list.
+    let sandbox = Sandbox::new();
+    let file = sandbox.write(
+        "gravitee.yml",
+        "cloud:\n  token: [your-cloud-token]\nintegration:\n  providers:\n    - type: \
+         aws-api-gateway\n      integrationId: abc\n      configuration:\n        region: \
+         [your-aws-region]\n",
+    );
+    let err = sandbox
+        .loader(without(env_with_secrets(), "gravitee_cloud_token"))
+        .config_file(Some(file.clone()))
+        .load()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    // Keys are checked in order: cloud.* comes first.
+    assert_eq!(
+        text,
+        format!(
+            "cloud.token is still the install guide's placeholder [your-cloud-token]: replace \
+             it with your value (from file {})",
+            file.display()
+        )
+    );
+    assert_no_secret(&text);
+    let file = sandbox.write(
+        "gravitee.yml",
+        "integration:\n  providers:\n    - type: aws-api-gateway\n      integrationId: abc\n      \
+         configuration:\n        region: [your-aws-region]\n",
+    );
+    let text = sandbox
+        .loader(without(env_with_secrets(), "gravitee_cloud_token"))
+        .config_file(Some(file.clone()))
+        .load()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        text,
+        format!(
+            "integration.providers[0].configuration.region is still the install guide's \
+             placeholder [your-aws-region]: replace it with your value (from file {})",
+            file.display()
+        )
+    );
+}

@@ -368,7 +368,14 @@ async fn a_file_reference_to_something_that_is_not_a_secret_is_refused_without_r
         .load()
         .await;
     let loaded = result.unwrap();
-    let password = loaded.config.integration.connector.ws.ssl.truststore.password;
+    let password = loaded
+        .config
+        .integration
+        .connector
+        .ws
+        .ssl
+        .truststore
+        .password;
     assert_eq!(password.map(|p| p.expose().len()), Some(1024 * 1024));
 }
 
