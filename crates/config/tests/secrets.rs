@@ -122,15 +122,12 @@ async fn the_default_namespace_comes_from_secrets_kubernetes_namespace() {
         .load()
         .await
         .unwrap();
-    let password = loaded
-        .config
-        .integration
-        .connector
-        .ws
-        .ssl
-        .truststore
-        .password;
-    assert_eq!(password.as_ref().map(|p| p.expose()), Some("p12-pass-7781"));
+    assert_eq!(truststore_password(&loaded), Some("p12-pass-7781"));
+}
+
+fn truststore_password(loaded: &federation_config::LoadedConfig) -> Option<&str> {
+    let store = &loaded.config.integration.connector.ws.ssl.truststore;
+    store.password.as_ref().map(|p| p.expose())
 }
 
 async fn secret_error(env: Vec<(String, String)>, access: KubernetesAccess) -> String {
@@ -368,15 +365,10 @@ async fn a_file_reference_to_something_that_is_not_a_secret_is_refused_without_r
         .load()
         .await;
     let loaded = result.unwrap();
-    let password = loaded
-        .config
-        .integration
-        .connector
-        .ws
-        .ssl
-        .truststore
-        .password;
-    assert_eq!(password.map(|p| p.expose().len()), Some(1024 * 1024));
+    assert_eq!(
+        truststore_password(&loaded).map(str::len),
+        Some(1024 * 1024)
+    );
 }
 
 #[tokio::test]
