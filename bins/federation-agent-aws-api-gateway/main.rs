@@ -125,28 +125,19 @@ where
     F: FnOnce(federation_core::ProviderSettings) -> Fut,
     Fut: std::future::Future<Output = Result<(), AppError>>,
 {
-    let _logging = federation_app::logging::init(args.log_format);
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| AppError::Other(e.to_string()))
-        .and_then(|runtime| {
-            runtime.block_on(async {
-                let loaded = federation_app::load_config(args.config.clone(), &registry()).await?;
-                let providers = &loaded.config.integration.providers;
-                let entry = match index {
-                    Some(i) => providers
-                        .get(i)
-                        .filter(|p| p.provider_type == PROVIDER_TYPE),
-                    None => providers.iter().find(|p| p.provider_type == PROVIDER_TYPE),
-                }
-                .ok_or_else(|| {
-                    AppError::Other(format!(
-                        "no {PROVIDER_TYPE} provider at that index in integration.providers"
-                    ))
-                })?;
-                run(entry.configuration.clone()).await
-            })
-        });
-    federation_app::exit_code(BINARY, result)
+    federation_app::run::one_shot(BINARY, args, &registry(), |loaded| async move {
+        let providers = &loaded.config.integration.providers;
+        let entry = match index {
+            Some(i) => providers
+                .get(i)
+                .filter(|p| p.provider_type == PROVIDER_TYPE),
+            None => providers.iter().find(|p| p.provider_type == PROVIDER_TYPE),
+        }
+        .ok_or_else(|| {
+            AppError::Other(format!(
+                "no {PROVIDER_TYPE} provider at that index in integration.providers"
+            ))
+        })?;
+        run(entry.configuration.clone()).await
+    })
 }

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::cli::AgentArgs;
 use crate::error::AppError;
-use crate::startup::{build_integrations, load_config};
+use crate::startup::build_integrations;
 
 /// How the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -198,18 +198,9 @@ pub fn main(
     format: DriftFormat,
     only: Option<usize>,
 ) -> ExitCode {
-    let _logging = crate::logging::init(args.log_format);
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| AppError::Other(e.to_string()))
-        .and_then(|runtime| {
-            runtime.block_on(async {
-                let loaded = load_config(args.config.clone(), registry).await?;
-                let report = report(&loaded.config, registry, only).await?;
-                print!("{}", report.render(format));
-                Ok(())
-            })
-        });
-    crate::run::exit_code(binary, result)
+    crate::run::one_shot(binary, args, registry, |loaded| async move {
+        let report = report(&loaded.config, registry, only).await?;
+        print!("{}", report.render(format));
+        Ok(())
+    })
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::process::ExitCode;
 
-use federation_config::AgentConfig;
+use federation_config::{AgentConfig, LoadedConfig};
 use federation_connector::Connector;
 use federation_core::ProviderRegistry;
 
@@ -83,6 +83,33 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// A one-shot command of an agent binary (`drift`, the operator tools): logging, a
+/// single-threaded runtime, the configuration loaded against `registry`, then `command`, whose
+/// result becomes the exit code.
+pub fn one_shot<F, Fut>(
+    binary: &str,
+    args: &AgentArgs,
+    registry: &ProviderRegistry,
+    command: F,
+) -> ExitCode
+where
+    F: FnOnce(LoadedConfig) -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let _logging = logging::init(args.log_format);
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Other(e.to_string()))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let loaded = load_config(args.config.clone(), registry).await?;
+                command(loaded).await
+            })
+        });
+    exit_code(binary, result)
 }
 
 /// Prints the error as one line on stderr and maps it to an exit code.
