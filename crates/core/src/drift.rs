@@ -124,6 +124,20 @@ pub struct Catalogue {
     pub plans: BTreeMap<String, PlanCoverage>,
 }
 
+impl Catalogue {
+    /// The APIs plan `id` covers, the plan entered with `name` the first time it is seen.
+    pub fn plan_apis(&mut self, id: &str, name: &str) -> &mut BTreeSet<String> {
+        &mut self
+            .plans
+            .entry(id.to_owned())
+            .or_insert_with(|| PlanCoverage {
+                name: name.to_owned(),
+                apis: BTreeSet::new(),
+            })
+            .apis
+    }
+}
+
 /// A credential the agent issued, as the vendor shows it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

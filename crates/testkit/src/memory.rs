@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use federation_core::drift::{self, Catalogue, PlanCoverage};
+use federation_core::drift::{self, Catalogue};
 use federation_core::{
     Api, ApiSink, Capabilities, Depth, DiscoverRequest, Health, Inventory, Page, PageType, Plan,
     PlanSecurityType, Provider, ProviderContext, ProviderError, ProviderFactory, Subscription,
@@ -263,13 +263,7 @@ impl Inventory for MemoryProvider {
             }
             for plan in api.plans.iter().flatten() {
                 catalogue
-                    .plans
-                    .entry(plan.id.clone())
-                    .or_insert_with(|| PlanCoverage {
-                        name: plan.name.clone(),
-                        apis: BTreeSet::new(),
-                    })
-                    .apis
+                    .plan_apis(&plan.id, &plan.name)
                     .insert(api.id.clone());
             }
         }

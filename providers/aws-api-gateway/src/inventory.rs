@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use federation_core::drift::{Catalogue, IssuedKey, PlanCoverage};
+use federation_core::drift::{Catalogue, IssuedKey};
 use federation_core::{Inventory, ProviderError};
 
 use crate::discovery::{Cursor, PAGE_LIMIT, get_stages, list_rest_apis, list_usage_plans};
@@ -34,15 +34,7 @@ impl Inventory for AwsApiGatewayProvider {
             let (rest_apis, plans) =
                 tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
             for plan in plans {
-                let entry =
-                    catalogue
-                        .plans
-                        .entry(plan.id.clone())
-                        .or_insert_with(|| PlanCoverage {
-                            name: plan.name.clone(),
-                            apis: BTreeSet::new(),
-                        });
-                entry.apis.extend(
+                catalogue.plan_apis(&plan.id, &plan.name).extend(
                     plan.api_stages
                         .iter()
                         .map(|(rest, stage)| api_id(rest, stage)),
