@@ -380,6 +380,15 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     {
         body = paged;
     }
+    relayed(&parts, body).unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, &e.to_string()))
+}
+
+/// moto's answer with `body`: its status and headers, the hop-by-hop ones and the length
+/// replaced.
+fn relayed(
+    parts: &hyper::http::response::Parts,
+    body: Bytes,
+) -> Result<Response<Full<Bytes>>, hyper::http::Error> {
     let mut out = Response::builder().status(parts.status);
     for (name, value) in &parts.headers {
         if !matches!(
@@ -391,7 +400,6 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     }
     out.header("content-length", body.len())
         .body(Full::new(body))
-        .unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, &e.to_string()))
 }
 
 /// moto's answer to `GetStage` for the stage of an export path, when it is an error (404).
@@ -415,18 +423,7 @@ async fn missing_stage(
         return None;
     }
     let (parts, body) = response.into_parts();
-    let mut out = Response::builder().status(parts.status);
-    for (name, value) in &parts.headers {
-        if !matches!(
-            name.as_str(),
-            "connection" | "content-length" | "transfer-encoding"
-        ) {
-            out = out.header(name, value);
-        }
-    }
-    out.header("content-length", body.len())
-        .body(Full::new(body))
-        .ok()
+    relayed(&parts, body).ok()
 }
 
 /// Cuts `{"item": [...]}` at the request's `position` (our token: `p<offset>`).
