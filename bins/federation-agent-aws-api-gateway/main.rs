@@ -64,8 +64,8 @@ enum Command {
     /// shows now and print each change with the action to take in Gravitee.
     Drift {
         /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: federation_app::drift::DriftFormat,
+        #[arg(long, default_value = "table", value_parser = parse_format)]
+        format: OutputFormat,
         /// Only the `integration.providers[N]` entry (default: every integration).
         #[arg(long, value_name = "N")]
         provider: Option<usize>,

@@ -11,27 +11,16 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use clap::ValueEnum;
 use federation_config::AgentConfig;
 use federation_connector::IntegrationDrift;
 use federation_connector::drift::{StateFile, observe};
-use federation_core::ProviderRegistry;
 use federation_core::drift::compare;
+use federation_core::{OutputFormat, ProviderRegistry};
 use serde_json::json;
 
 use crate::cli::AgentArgs;
 use crate::error::AppError;
 use crate::startup::build_integrations;
-
-/// How the report is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum DriftFormat {
-    /// Aligned text columns, one line per change.
-    #[default]
-    Table,
-    /// Pretty-printed JSON: `{"stateFile": …, "integrations": [<report>, …]}`.
-    Json,
-}
 
 /// The command's result: one report per integration.
 #[derive(Debug, Clone)]
@@ -49,9 +38,9 @@ impl DriftCommandReport {
     }
 
     /// The report in `format`.
-    pub fn render(&self, format: DriftFormat) -> String {
+    pub fn render(&self, format: OutputFormat) -> String {
         match format {
-            DriftFormat::Json => {
+            OutputFormat::Json => {
                 let body = json!({
                     "stateFile": self.state_file,
                     "integrations": self.integrations.iter().map(IntegrationDrift::to_json).collect::<Vec<_>>(),
@@ -60,7 +49,7 @@ impl DriftCommandReport {
                 text.push('\n');
                 text
             }
-            DriftFormat::Table => self.to_table(),
+            OutputFormat::Table => self.to_table(),
         }
     }
 
@@ -83,11 +72,11 @@ impl DriftCommandReport {
                 );
             }
             if !report.items.is_empty() {
-                let rows: Vec<[String; 5]> = report
+                let rows: Vec<Vec<String>> = report
                     .items
                     .iter()
                     .map(|i| {
-                        [
+                        vec![
                             i.kind.as_str().to_owned(),
                             i.api_id.clone().unwrap_or_else(|| "-".into()),
                             i.plan_id.clone().unwrap_or_else(|| "-".into()),
@@ -97,28 +86,7 @@ impl DriftCommandReport {
                     })
                     .collect();
                 let headers = ["KIND", "API", "PLAN", "KEY", "ACTION IN GRAVITEE"];
-                let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-                for row in &rows {
-                    for (w, cell) in widths.iter_mut().zip(row.iter()) {
-                        *w = (*w).max(cell.len());
-                    }
-                }
-                let line = |cells: &[&str]| {
-                    let mut text = String::new();
-                    for (i, cell) in cells.iter().enumerate() {
-                        if i + 1 == cells.len() {
-                            text.push_str(cell);
-                        } else {
-                            let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
-                        }
-                    }
-                    text.trim_end().to_owned()
-                };
-                let _ = writeln!(out, "{}", line(&headers));
-                for row in &rows {
-                    let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-                    let _ = writeln!(out, "{}", line(&cells));
-                }
+                out.push_str(&federation_core::table::render(&headers, &rows));
             }
             for part in &report.unchecked {
                 let _ = writeln!(out, "not checked: {part}");
@@ -195,7 +163,7 @@ pub fn main(
     binary: &str,
     args: &AgentArgs,
     registry: &ProviderRegistry,
-    format: DriftFormat,
+    format: OutputFormat,
     only: Option<usize>,
 ) -> ExitCode {
     crate::run::one_shot(binary, args, registry, |loaded| async move {

@@ -17,6 +17,7 @@
 //! - [`drift`]: catalogue drift, the comparison of what was ingested with what the vendor shows
 //!   now, and [`Inventory`], the optional provider extension that supplies the vendor's side.
 //! - [`secret`]: [`Secret`], a string that never shows in `Debug`, `Display` or logs.
+//! - [`table`]: [`OutputFormat`] and the text-table renderer the operator commands share.
 //!
 //! This crate does no I/O: no sockets, no files, no vendor SDK. A provider crate depends on this
 //! crate alone; the connector and the binaries bring the rest.
@@ -63,6 +64,7 @@ pub mod registry;
 pub mod secret;
 pub mod settings;
 pub mod sink;
+pub mod table;
 
 pub use drift::{DriftKind, DriftReport, Inventory};
 pub use error::ProviderError;
@@ -78,3 +80,4 @@ pub use secret::Secret;
 pub use settings::ProviderSettings;
 pub use settings::SettingsError;
 pub use sink::{ApiSink, collect};
+pub use table::OutputFormat;

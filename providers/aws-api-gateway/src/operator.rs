@@ -13,10 +13,11 @@
 //! AWS types; `*_with` variants take a built provider.
 
 use std::fmt::Write as _;
-use std::str::FromStr;
 use std::sync::Mutex;
 
 use aws_credential_types::provider::ProvideCredentials;
+use federation_core::table;
+pub use federation_core::table::OutputFormat;
 use federation_core::{Api, DiscoverRequest, ProviderError, ProviderSettings, Selection};
 use serde::Serialize;
 
@@ -25,28 +26,6 @@ use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;
 use crate::target::Target;
-
-/// How a report is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    /// Aligned text columns.
-    #[default]
-    Table,
-    /// Pretty-printed JSON.
-    Json,
-}
-
-impl FromStr for OutputFormat {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "table" => Ok(Self::Table),
-            "json" => Ok(Self::Json),
-            other => Err(format!("unknown format `{other}`: use json or table")),
-        }
-    }
-}
 
 /// What `discover` does.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +101,7 @@ impl DiscoveryReport {
             self.targets.join(", "),
             if self.full { "full" } else { "preview" }
         );
-        out.push_str(&table(
+        out.push_str(&table::render(
             &["ID", "NAME", "STAGE", "PLANS", "PAGES", "UNIQUE ID"],
             &rows,
         ));
@@ -140,7 +119,10 @@ impl DiscoveryReport {
                     ]
                 })
                 .collect();
-            out.push_str(&table(&["TARGET", "REST API", "STAGE", "WHY"], &rows));
+            out.push_str(&table::render(
+                &["TARGET", "REST API", "STAGE", "WHY"],
+                &rows,
+            ));
         }
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nwarnings:");
@@ -324,7 +306,7 @@ impl CheckReport {
                 ]
             })
             .collect();
-        out.push_str(&table(
+        out.push_str(&table::render(
             &[
                 "TARGET",
                 "ACTION",
@@ -560,59 +542,5 @@ fn outcome_of(result: Result<(), AwsError>) -> CheckOutcome {
         Err(err) => CheckOutcome::Failed {
             message: err.to_string(),
         },
-    }
-}
-
-/// Left-aligned columns separated by two spaces.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.enumerate() {
-            let width = widths.get(i).copied().unwrap_or(0);
-            let _ = write!(text, "{cell:<width$}  ");
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut headers.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let text = table(
-            &["A", "BB"],
-            &[
-                vec!["xxx".into(), "y".into()],
-                vec!["z".into(), "wwww".into()],
-            ],
-        );
-        assert_eq!(text, "A    BB\nxxx  y\nz    wwww\n");
-    }
-
-    #[test]
-    fn format_parses() {
-        assert_eq!("JSON".parse::<OutputFormat>().unwrap(), OutputFormat::Json);
-        assert_eq!(
-            "table".parse::<OutputFormat>().unwrap(),
-            OutputFormat::Table
-        );
-        assert!("yaml".parse::<OutputFormat>().is_err());
     }
 }
