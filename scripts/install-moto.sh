@@ -31,7 +31,7 @@ fi
 echo "install-moto: installing moto[server]==$MOTO_VERSION into $VENV" >&2
 "$PYTHON" -m venv "$VENV"
 # Pins: moto and the libraries its server mode and the API Gateway backend load, at the versions
-# the project measured moto against (shared/reference/aws-facts.md A.1).
+# the project measured moto against (docs/reference/aws-api-gateway.md, What moto emulates).
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
     "moto[server]==$MOTO_VERSION" \
     "flask==3.1.3" \

@@ -1,7 +1,7 @@
 //! The federated API model, as the Gravitee integration controller reads and writes it.
 //!
 //! Field names, field order and enum spellings follow the integration API's records
-//! (`../shared/reference/integration-commands.md` §1 and §2):
+//! (`docs/reference/integration-commands.md` §1 and §2):
 //!
 //! - keys are camelCase, in the records' order, so serialising gives Gravitee's bytes;
 //! - `None` is omitted (Jackson `NON_NULL`), except `Plan.characteristics`, always sent (`[]`

@@ -3,7 +3,8 @@
 //! The controller ↔ agent wire protocol, as a pure codec: bytes in, typed values out, and back.
 //! No sockets, no clocks, no tasks; the connector and the controller simulator do the I/O.
 //!
-//! Two layers, after `../shared/reference/exchange-protocol.md` and `integration-commands.md`:
+//! Two layers, after `docs/reference/exchange-protocol.md` and
+//! `docs/reference/integration-commands.md`:
 //!
 //! - [`envelope`]: the V1 frame `t:COMMAND|REPLY;;et:<type>;;e:<json>` carried in one binary
 //!   WebSocket message. `e:` is last and may itself contain `;;`.

@@ -1,8 +1,8 @@
 //! The payload of every command and reply, with the keys in the order Gravitee writes them.
 //!
-//! Exchange built-ins (`exchange-protocol.md` §3) and integration commands
-//! (`integration-commands.md` §1 and §7). Optional values are omitted when `None`; unknown keys
-//! are ignored on read.
+//! Exchange built-ins (`docs/reference/exchange-protocol.md` §3) and integration commands
+//! (`docs/reference/integration-commands.md` §1 and §7). Optional values are omitted when `None`;
+//! unknown keys are ignored on read.
 
 use federation_core::{Api, Subscription, SubscriptionResult};
 use serde::{Deserialize, Serialize};

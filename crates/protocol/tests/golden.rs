@@ -1,6 +1,6 @@
-//! Golden vectors: every example frame of `exchange-protocol.md` §3.6 and every JSON example of
-//! `integration-commands.md` §1 decodes, and re-encodes to the same bytes (the reference writes
-//! keys in the canonical order) and the same JSON value.
+//! Golden vectors: every example frame of `docs/reference/exchange-protocol.md` §3.6 and every
+//! JSON example of `docs/reference/integration-commands.md` §1 decodes, and re-encodes to the
+//! same bytes (the reference writes keys in the canonical order) and the same JSON value.
 
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, as it should
 

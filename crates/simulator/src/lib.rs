@@ -1,8 +1,9 @@
 //! # federation-simulator
 //!
-//! A small Gravitee integration controller that follows `../shared/reference/` (the exchange
-//! protocol and APIM's integration commands) on the server side. Use it to try an agent
-//! without APIM, and in tests that drive the real agent over real WebSockets on loopback.
+//! A small Gravitee integration controller that follows `docs/reference/exchange-protocol.md`
+//! and `docs/reference/integration-commands.md` (the exchange protocol and APIM's integration
+//! commands) on the server side. Use it to try an agent without APIM, and in tests that drive
+//! the real agent over real WebSockets on loopback.
 //!
 //! It checks what APIM checks: the upgrade path (`<prefix>/exchange/controller`, 404
 //! otherwise), `X-Gravitee-Exchange-Protocol: v1`, the bearer token (401), HELLO first (close

@@ -1,5 +1,5 @@
 //! The WebSocket server: upgrade checks, HELLO, and each agent connection's read loop, as
-//! APIM's integration controller behaves (`exchange-protocol.md` §1–§4).
+//! APIM's integration controller behaves (`docs/reference/exchange-protocol.md` §1–§4).
 
 use std::sync::Arc;
 use std::time::Duration;
