@@ -2,8 +2,6 @@
 //! LIST and FETCH, each turned into provider calls and a reply.
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,23 +16,10 @@ use tokio::time::Instant as TokioInstant;
 use tracing::Instrument as _;
 
 use crate::context::ChannelContext;
+use crate::drift::hooks;
 use crate::ingest;
 use crate::metrics;
-
-/// Work to start once the reply is written (the INGEST push after START_INGEST).
-pub(crate) type FollowUp = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// A handler's result.
-pub(crate) struct Outcome {
-    pub(crate) reply: Reply,
-    pub(crate) then: Option<FollowUp>,
-}
-
-impl From<Reply> for Outcome {
-    fn from(reply: Reply) -> Self {
-        Self { reply, then: None }
-    }
-}
+use crate::outcome::{FollowUp, Outcome};
 
 /// Runs one integration command.
 pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcome {
@@ -42,16 +27,14 @@ pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcom
     let command_type = command.command_type();
     match command.payload {
         // Drift hook: a complete preview feeds the drift check that follows the reply.
-        CommandPayload::Discover(_) => {
-            crate::drift::after_discover(&ctx, discover(&id, &ctx).await)
-        }
+        CommandPayload::Discover(_) => hooks::after_discover(&ctx, discover(&id, &ctx).await),
         CommandPayload::List(_) => list(&id, &ctx).await.into(),
         CommandPayload::StartIngest(payload) => {
             start_ingest(&id, payload.ingest_job_id, payload.api_ids, &ctx).await
         }
         // Drift hook: the fetched APIs are remembered as ingested.
         CommandPayload::Fetch(payload) => {
-            crate::drift::after_fetch(&ctx, fetch(&id, payload.selected_ids(), &ctx).await)
+            hooks::after_fetch(&ctx, fetch(&id, payload.selected_ids(), &ctx).await)
         }
         CommandPayload::Subscribe(payload) => {
             subscribe(&id, &payload.api_id, &payload.subscription, &ctx)

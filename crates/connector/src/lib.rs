@@ -105,13 +105,14 @@ mod handler;
 mod ingest;
 mod link;
 pub mod metrics;
+mod outcome;
 mod session;
 pub mod status;
 mod tls;
 mod transport;
 
 pub use connector::{Connector, Integration};
-pub use drift::{DriftBoard, IntegrationDrift};
+pub use drift::{DriftBoard, IntegrationDrift, StateError, StateFile};
 pub use endpoint::{EXCHANGE_CONTROLLER_PATH, Endpoint};
 pub use error::ConnectorError;
 /// The connector's configuration types (crate `federation-connector-config`).
