@@ -54,19 +54,22 @@ fn error_reply(id: &str, command_type: CommandType, error: &ProviderError) -> Re
     Reply::error(id, command_type, error.details())
 }
 
-/// What a time-boxed discovery produced.
-struct Walk {
+/// What a discovery under a deadline collected, for a reply.
+struct Collected {
+    /// The APIs emitted, in order, each id once.
     apis: Vec<Api>,
+    /// Whether the deadline cut the discovery short.
     partial: bool,
 }
 
-/// Runs `discover` and collects what it emits until it ends or `deadline` passes; at the
-/// deadline the sink closes, so the provider's next emit fails with `Cancelled` and it stops.
-async fn walk(
+/// Like [`federation_core::collect`], under a deadline: runs `discover` and collects what it
+/// emits until it ends or `deadline` passes; at the deadline the sink closes, so the provider's
+/// next emit fails with `Cancelled` and it stops.
+async fn collect_until(
     ctx: &ChannelContext,
     request: DiscoverRequest,
     deadline: TokioInstant,
-) -> Result<Walk, ProviderError> {
+) -> Result<Collected, ProviderError> {
     let (sink, mut rx) = ApiSink::channel(256);
     let provider = ctx.provider.clone();
     let mut work = tokio::spawn(
@@ -102,10 +105,10 @@ async fn walk(
     if partial {
         // Let the provider notice the closed sink, but don't wait for it.
         work.abort();
-        return Ok(Walk { apis, partial });
+        return Ok(Collected { apis, partial });
     }
     match (&mut work).await {
-        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Walk { apis, partial }),
+        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Collected { apis, partial }),
         Ok(Err(error)) => Err(error),
         Err(join) => Err(ProviderError::backend(format!(
             "the provider's discovery task failed: {join}"
@@ -116,35 +119,35 @@ async fn walk(
 async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
     let started = Instant::now();
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    let result = walk(ctx, DiscoverRequest::preview(), deadline).await;
+    let result = collect_until(ctx, DiscoverRequest::preview(), deadline).await;
     metrics::seconds(
         metrics::DISCOVERY_DURATION,
         &[("integration", ctx.integration_id.clone())],
         started.elapsed(),
     );
     match result {
-        Ok(walk) => {
-            if walk.partial {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     timeout = ?ctx.limits.discover_timeout,
                     "Discovery did not finish in time; replying with a partial list."
                 );
             } else {
-                tracing::info!(apis = walk.apis.len(), "Discovery finished.");
+                tracing::info!(apis = collected.apis.len(), "Discovery finished.");
             }
             metrics::add(
                 metrics::APIS_DISCOVERED,
                 &ctx.integration_id,
-                walk.apis.len() as u64,
+                collected.apis.len() as u64,
             );
-            let apis = walk.apis.iter().map(Api::summary).collect();
+            let apis = collected.apis.iter().map(Api::summary).collect();
             Reply::succeeded(
                 id,
                 CommandType::Discover,
                 ReplyPayload::Discover(DiscoverReplyPayload {
                     apis,
-                    is_partial_discovery: walk.partial,
+                    is_partial_discovery: collected.partial,
                 }),
             )
         }
@@ -157,15 +160,15 @@ async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
 
 async fn list(id: &str, ctx: &ChannelContext) -> Reply {
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    match walk(ctx, DiscoverRequest::preview(), deadline).await {
-        Ok(walk) => {
-            if walk.partial {
+    match collect_until(ctx, DiscoverRequest::preview(), deadline).await {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     "LIST did not finish in time; replying with what was found."
                 );
             }
-            let apis = walk.apis.iter().map(Api::summary).collect();
+            let apis = collected.apis.iter().map(Api::summary).collect();
             Reply::succeeded(
                 id,
                 CommandType::List,
@@ -179,15 +182,15 @@ async fn list(id: &str, ctx: &ChannelContext) -> Reply {
 async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
     let selection = Selection::from_api_ids(Some(&ids));
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    match walk(ctx, DiscoverRequest::full(selection), deadline).await {
-        Ok(walk) => {
-            if walk.partial {
+    match collect_until(ctx, DiscoverRequest::full(selection), deadline).await {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
                 );
             }
-            let apis = fill_fetch_reply(walk.apis, ctx);
+            let apis = fill_fetch_reply(collected.apis, ctx);
             metrics::add(
                 metrics::APIS_INGESTED,
                 &ctx.integration_id,
@@ -250,7 +253,7 @@ async fn start_ingest(
     let selection = Selection::from_api_ids(api_ids.as_deref());
     // Count what will be pushed: the preview of the selection, so `total` is exact.
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    let walk = match walk(
+    let collected = match collect_until(
         ctx,
         DiscoverRequest {
             depth: federation_core::Depth::Preview,
@@ -260,20 +263,20 @@ async fn start_ingest(
     )
     .await
     {
-        Ok(walk) if walk.partial => {
+        Ok(collected) if collected.partial => {
             let error = ProviderError::backend(format!(
                 "listing the selected APIs took longer than {:?}; retry with fewer APIs",
                 ctx.limits.discover_timeout
             ));
             return error_reply(id, CommandType::StartIngest, &error).into();
         }
-        Ok(walk) => walk,
+        Ok(collected) => collected,
         Err(error) => {
             tracing::error!(error = %error.details(), "Ingest could not start.");
             return error_reply(id, CommandType::StartIngest, &error).into();
         }
     };
-    let ids: BTreeSet<String> = walk.apis.into_iter().map(|a| a.id).collect();
+    let ids: BTreeSet<String> = collected.apis.into_iter().map(|a| a.id).collect();
     let total = ids.len() as u64;
     tracing::info!(ingest_job_id = %job_id, total, "Ingest accepted.");
     let reply = Reply::succeeded(

@@ -28,7 +28,7 @@ pub(crate) async fn push(
     let total = ids.len();
     let (sink, mut rx) = ApiSink::channel(ctx.limits.batch_size.max(1) * 2);
     let provider = ctx.provider.clone();
-    let mut walk = tokio::spawn(
+    let mut discovery = tokio::spawn(
         async move {
             let result = provider
                 .discover(&DiscoverRequest::full(Selection::Only(ids)), &sink)
@@ -67,13 +67,13 @@ pub(crate) async fn push(
         if let Pushed::Released(batch) = pushed_api {
             let count = batch.len();
             if !send(&ctx, &job_id, batch, false).await {
-                walk.abort();
+                discovery.abort();
                 return;
             }
             pushed += count;
         }
     }
-    match (&mut walk).await {
+    match (&mut discovery).await {
         Ok(Ok(()) | Err(ProviderError::Cancelled)) => {}
         Ok(Err(error)) => {
             tracing::error!(
