@@ -478,7 +478,7 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
         .unwrap();
 
     proxy.reset_counts();
-    let (observed, _) = federation_connector::drift::observe(&provider, &ledger, None).await;
+    let (observed, _) = federation_core::drift::observe(&provider, &ledger, None).await;
     // The catalogue part uses only actions of the seed's minimum policy; the key part stopped
     // at the denied GetApiKeys.
     let calls = proxy.calls();

@@ -12,9 +12,8 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use federation_config::AgentConfig;
-use federation_connector::IntegrationDrift;
-use federation_connector::drift::{StateFile, observe};
-use federation_core::drift::compare;
+use federation_connector::{IntegrationDrift, StateFile};
+use federation_core::drift::{compare, observe};
 use federation_core::{OutputFormat, ProviderRegistry};
 use serde_json::json;
 

@@ -10,7 +10,7 @@ use federation_connector_config::BackoffConfig;
 
 /// Computes reconnect delays.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     initial: f64,
     max: f64,
     multiplier: f64,
@@ -19,7 +19,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// From configuration; nonsensical values are clamped (multiplier ≥ 1, jitter in 0..=1).
-    pub fn new(config: &BackoffConfig) -> Self {
+    pub(crate) fn new(config: &BackoffConfig) -> Self {
         Self {
             initial: config.initial_delay_ms as f64,
             max: config.max_delay_ms.max(config.initial_delay_ms) as f64,
@@ -29,14 +29,14 @@ impl Backoff {
     }
 
     /// The delay before attempt `n` (n ≥ 1), without jitter.
-    pub fn base_delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn base_delay(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(64) as i32;
         let millis = (self.initial * self.multiplier.powi(exponent)).min(self.max);
         Duration::from_millis(millis.round() as u64)
     }
 
     /// The delay before attempt `n`, with jitter.
-    pub fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let base = self.base_delay(attempt);
         base + base.mul_f64(self.jitter * fastrand::f64())
     }

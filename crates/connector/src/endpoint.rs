@@ -10,26 +10,26 @@ use std::fmt;
 use crate::error::ConnectorError;
 
 /// The path the controller serves, appended to the configured endpoint's path.
-pub const EXCHANGE_CONTROLLER_PATH: &str = "/exchange/controller";
+pub(crate) const EXCHANGE_CONTROLLER_PATH: &str = "/exchange/controller";
 
 /// A controller endpoint, ready to dial.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// The endpoint as configured.
-    pub configured: String,
+    pub(crate) configured: String,
     /// Whether TLS is used (`https` / `wss`).
-    pub secure: bool,
+    pub(crate) secure: bool,
     /// Host name or IP address (without brackets).
-    pub host: String,
+    pub(crate) host: String,
     /// TCP port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Request path, ending in `/exchange/controller`.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 impl Endpoint {
     /// Parses a configured endpoint URL.
-    pub fn parse(configured: &str) -> Result<Self, ConnectorError> {
+    pub(crate) fn parse(configured: &str) -> Result<Self, ConnectorError> {
         let invalid = |why: &str| ConnectorError::InvalidEndpoint {
             endpoint: configured.to_owned(),
             reason: why.to_owned(),
@@ -77,7 +77,7 @@ impl Endpoint {
     }
 
     /// The WebSocket URL (`wss://host:port/path/exchange/controller`).
-    pub fn ws_url(&self) -> String {
+    pub(crate) fn ws_url(&self) -> String {
         let scheme = if self.secure { "wss" } else { "ws" };
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -96,14 +96,14 @@ impl fmt::Display for Endpoint {
 
 /// Endpoints tried round-robin, one per connection attempt.
 #[derive(Debug, Clone)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     list: Vec<Endpoint>,
     next: usize,
 }
 
 impl Endpoints {
     /// Parses every non-blank configured endpoint; at least one is required.
-    pub fn parse(configured: &[String]) -> Result<Self, ConnectorError> {
+    pub(crate) fn parse(configured: &[String]) -> Result<Self, ConnectorError> {
         let list = configured
             .iter()
             .filter(|e| !e.trim().is_empty())
@@ -116,19 +116,19 @@ impl Endpoints {
     }
 
     /// The endpoint for the next attempt.
-    pub fn next_endpoint(&mut self) -> &Endpoint {
+    pub(crate) fn next_endpoint(&mut self) -> &Endpoint {
         let index = self.next % self.list.len();
         self.next = self.next.wrapping_add(1);
         &self.list[index]
     }
 
     /// Starts from the first endpoint again (after a successful connection).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = 0;
     }
 
     /// All endpoints.
-    pub fn all(&self) -> &[Endpoint] {
+    pub(crate) fn all(&self) -> &[Endpoint] {
         &self.list
     }
 }

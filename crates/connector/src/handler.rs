@@ -2,8 +2,6 @@
 //! LIST and FETCH, each turned into provider calls and a reply.
 
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,23 +16,10 @@ use tokio::time::Instant as TokioInstant;
 use tracing::Instrument as _;
 
 use crate::context::ChannelContext;
+use crate::drift::hooks;
 use crate::ingest;
 use crate::metrics;
-
-/// Work to start once the reply is written (the INGEST push after START_INGEST).
-pub(crate) type FollowUp = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// A handler's result.
-pub(crate) struct Outcome {
-    pub(crate) reply: Reply,
-    pub(crate) then: Option<FollowUp>,
-}
-
-impl From<Reply> for Outcome {
-    fn from(reply: Reply) -> Self {
-        Self { reply, then: None }
-    }
-}
+use crate::outcome::{FollowUp, Outcome};
 
 /// Runs one integration command.
 pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcome {
@@ -42,16 +27,14 @@ pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcom
     let command_type = command.command_type();
     match command.payload {
         // Drift hook: a complete preview feeds the drift check that follows the reply.
-        CommandPayload::Discover(_) => {
-            crate::drift::after_discover(&ctx, discover(&id, &ctx).await)
-        }
+        CommandPayload::Discover(_) => hooks::after_discover(&ctx, discover(&id, &ctx).await),
         CommandPayload::List(_) => list(&id, &ctx).await.into(),
         CommandPayload::StartIngest(payload) => {
             start_ingest(&id, payload.ingest_job_id, payload.api_ids, &ctx).await
         }
         // Drift hook: the fetched APIs are remembered as ingested.
         CommandPayload::Fetch(payload) => {
-            crate::drift::after_fetch(&ctx, fetch(&id, payload.selected_ids(), &ctx).await)
+            hooks::after_fetch(&ctx, fetch(&id, payload.selected_ids(), &ctx).await)
         }
         CommandPayload::Subscribe(payload) => {
             subscribe(&id, &payload.api_id, &payload.subscription, &ctx)
@@ -71,19 +54,22 @@ fn error_reply(id: &str, command_type: CommandType, error: &ProviderError) -> Re
     Reply::error(id, command_type, error.details())
 }
 
-/// What a time-boxed discovery produced.
-struct Walk {
+/// What a discovery under a deadline collected, for a reply.
+struct Collected {
+    /// The APIs emitted, in order, each id once.
     apis: Vec<Api>,
+    /// Whether the deadline cut the discovery short.
     partial: bool,
 }
 
-/// Runs `discover` and collects what it emits until it ends or `deadline` passes; at the
-/// deadline the sink closes, so the provider's next emit fails with `Cancelled` and it stops.
-async fn walk(
+/// Like [`federation_core::collect`], under a deadline: runs `discover` and collects what it
+/// emits until it ends or `deadline` passes; at the deadline the sink closes, so the provider's
+/// next emit fails with `Cancelled` and it stops.
+async fn collect_until(
     ctx: &ChannelContext,
     request: DiscoverRequest,
     deadline: TokioInstant,
-) -> Result<Walk, ProviderError> {
+) -> Result<Collected, ProviderError> {
     let (sink, mut rx) = ApiSink::channel(256);
     let provider = ctx.provider.clone();
     let mut work = tokio::spawn(
@@ -119,10 +105,10 @@ async fn walk(
     if partial {
         // Let the provider notice the closed sink, but don't wait for it.
         work.abort();
-        return Ok(Walk { apis, partial });
+        return Ok(Collected { apis, partial });
     }
     match (&mut work).await {
-        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Walk { apis, partial }),
+        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Collected { apis, partial }),
         Ok(Err(error)) => Err(error),
         Err(join) => Err(ProviderError::backend(format!(
             "the provider's discovery task failed: {join}"
@@ -133,35 +119,35 @@ async fn walk(
 async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
     let started = Instant::now();
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    let result = walk(ctx, DiscoverRequest::preview(), deadline).await;
+    let result = collect_until(ctx, DiscoverRequest::preview(), deadline).await;
     metrics::seconds(
         metrics::DISCOVERY_DURATION,
         &[("integration", ctx.integration_id.clone())],
         started.elapsed(),
     );
     match result {
-        Ok(walk) => {
-            if walk.partial {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     timeout = ?ctx.limits.discover_timeout,
                     "Discovery did not finish in time; replying with a partial list."
                 );
             } else {
-                tracing::info!(apis = walk.apis.len(), "Discovery finished.");
+                tracing::info!(apis = collected.apis.len(), "Discovery finished.");
             }
             metrics::add(
                 metrics::APIS_DISCOVERED,
                 &ctx.integration_id,
-                walk.apis.len() as u64,
+                collected.apis.len() as u64,
             );
-            let apis = walk.apis.iter().map(Api::summary).collect();
+            let apis = collected.apis.iter().map(Api::summary).collect();
             Reply::succeeded(
                 id,
                 CommandType::Discover,
                 ReplyPayload::Discover(DiscoverReplyPayload {
                     apis,
-                    is_partial_discovery: walk.partial,
+                    is_partial_discovery: collected.partial,
                 }),
             )
         }
@@ -174,15 +160,15 @@ async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
 
 async fn list(id: &str, ctx: &ChannelContext) -> Reply {
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    match walk(ctx, DiscoverRequest::preview(), deadline).await {
-        Ok(walk) => {
-            if walk.partial {
+    match collect_until(ctx, DiscoverRequest::preview(), deadline).await {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     "LIST did not finish in time; replying with what was found."
                 );
             }
-            let apis = walk.apis.iter().map(Api::summary).collect();
+            let apis = collected.apis.iter().map(Api::summary).collect();
             Reply::succeeded(
                 id,
                 CommandType::List,
@@ -196,15 +182,15 @@ async fn list(id: &str, ctx: &ChannelContext) -> Reply {
 async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
     let selection = Selection::from_api_ids(Some(&ids));
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    match walk(ctx, DiscoverRequest::full(selection), deadline).await {
-        Ok(walk) => {
-            if walk.partial {
+    match collect_until(ctx, DiscoverRequest::full(selection), deadline).await {
+        Ok(collected) => {
+            if collected.partial {
                 tracing::warn!(
-                    apis = walk.apis.len(),
+                    apis = collected.apis.len(),
                     "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
                 );
             }
-            let apis = fill_fetch_reply(walk.apis, ctx);
+            let apis = fill_fetch_reply(collected.apis, ctx);
             metrics::add(
                 metrics::APIS_INGESTED,
                 &ctx.integration_id,
@@ -267,7 +253,7 @@ async fn start_ingest(
     let selection = Selection::from_api_ids(api_ids.as_deref());
     // Count what will be pushed: the preview of the selection, so `total` is exact.
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
-    let walk = match walk(
+    let collected = match collect_until(
         ctx,
         DiscoverRequest {
             depth: federation_core::Depth::Preview,
@@ -277,20 +263,20 @@ async fn start_ingest(
     )
     .await
     {
-        Ok(walk) if walk.partial => {
+        Ok(collected) if collected.partial => {
             let error = ProviderError::backend(format!(
                 "listing the selected APIs took longer than {:?}; retry with fewer APIs",
                 ctx.limits.discover_timeout
             ));
             return error_reply(id, CommandType::StartIngest, &error).into();
         }
-        Ok(walk) => walk,
+        Ok(collected) => collected,
         Err(error) => {
             tracing::error!(error = %error.details(), "Ingest could not start.");
             return error_reply(id, CommandType::StartIngest, &error).into();
         }
     };
-    let ids: BTreeSet<String> = walk.apis.into_iter().map(|a| a.id).collect();
+    let ids: BTreeSet<String> = collected.apis.into_iter().map(|a| a.id).collect();
     let total = ids.len() as u64;
     tracing::info!(ingest_job_id = %job_id, total, "Ingest accepted.");
     let reply = Reply::succeeded(

@@ -13,6 +13,7 @@ use federation_protocol::{Command, CommandPayload};
 use tracing::Instrument as _;
 
 use crate::context::ChannelContext;
+use crate::drift::hooks;
 use crate::metrics;
 
 /// Pushes the job. Errors are logged: the controller marks the job timed out 5 minutes after
@@ -27,7 +28,7 @@ pub(crate) async fn push(
     let total = ids.len();
     let (sink, mut rx) = ApiSink::channel(ctx.limits.batch_size.max(1) * 2);
     let provider = ctx.provider.clone();
-    let mut walk = tokio::spawn(
+    let mut discovery = tokio::spawn(
         async move {
             let result = provider
                 .discover(&DiscoverRequest::full(Selection::Only(ids)), &sink)
@@ -66,13 +67,13 @@ pub(crate) async fn push(
         if let Pushed::Released(batch) = pushed_api {
             let count = batch.len();
             if !send(&ctx, &job_id, batch, false).await {
-                walk.abort();
+                discovery.abort();
                 return;
             }
             pushed += count;
         }
     }
-    match (&mut walk).await {
+    match (&mut discovery).await {
         Ok(Ok(()) | Err(ProviderError::Cancelled)) => {}
         Ok(Err(error)) => {
             tracing::error!(
@@ -114,7 +115,7 @@ pub(crate) async fn push(
             tracing::info!(ingest_job_id = %job_id, pushed, skipped, elapsed = ?started.elapsed(), "Ingest finished.");
         }
         // Drift hook: compare what was just ingested (and earlier) with the vendor.
-        crate::drift::after_ingest(&ctx, "ingest").await;
+        hooks::after_ingest(&ctx, "ingest").await;
         metrics::seconds(
             metrics::INGEST_DURATION,
             &[("integration", ctx.integration_id.clone())],
@@ -125,7 +126,7 @@ pub(crate) async fn push(
 
 async fn send(ctx: &ChannelContext, job_id: &str, apis: Vec<Api>, done: bool) -> bool {
     let count = apis.len();
-    let remembered = crate::drift::remember(&apis); // drift hook
+    let remembered = hooks::remember(&apis); // drift hook
     let command = Command::new(
         uuid::Uuid::new_v4().to_string(),
         CommandPayload::Ingest(IngestPayload {

@@ -6,12 +6,8 @@
 //!
 //! ## Embedding it
 //!
-//! This crate (plus tokio) is all an embedding program depends on: the configuration types are
-//! re-exported here ([`ConnectorConfig`] and its parts, from the light crate
-//! `federation-connector-config`), and the build pulls no YAML parser, figment or Kubernetes
-//! client. [`Connector::for_controller`] takes an endpoint and a bearer token;
-//! [`Connector::from_config`] takes a [`ConnectorConfig`] built in code (TLS stores, a proxy,
-//! more headers, limits); [`Integration::of`] takes the provider type from the provider.
+//! A provider, the controller's endpoint and a token: serve one integration, watch its status,
+//! stop on a signal.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -51,10 +47,19 @@
 //! # }
 //! ```
 //!
+//! This crate (plus tokio) is all an embedding program depends on: the configuration types are
+//! re-exported here ([`ConnectorConfig`] and its parts, from the light crate
+//! `federation-connector-config`), and the build pulls no YAML parser, figment or Kubernetes
+//! client. [`Connector::for_controller`] takes an endpoint and a bearer token;
+//! [`Connector::from_config`] takes a [`ConnectorConfig`] built in code (TLS stores, a proxy,
+//! more headers, limits); [`Integration::of`] takes the provider type from the provider.
+//!
 //! `examples/embed-minimal` is the same as a program (under 20 lines), and
 //! `examples/embed-connector` a tour with a work loop of its own.
 //!
-//! What it does, per configured integration (one WebSocket and one HELLO each):
+//! ## What it does, per integration
+//!
+//! One WebSocket and one HELLO per integration:
 //!
 //! - **Connects** to `<endpoint path>/exchange/controller` with `X-Gravitee-Exchange-Protocol:
 //!   v1` and the configured headers, over rustls (platform roots, or a PEM/PKCS12 truststore,
@@ -81,13 +86,36 @@
 //!   incoming messages above `maxWebSocketMessageSize` with a logged error.
 //! - **Shuts down gracefully**: no new commands, in-flight ones get a grace period, close 1000.
 //!
-//! Catalogue drift (what changed at the vendor since ingest) is checked after each DISCOVER and
-//! each ingest and published on a [`DriftBoard`] ([`drift`]).
+//! ## Status, metrics, logs and drift
 //!
-//! Status for health endpoints comes from [`StatusBoard`]; metrics go through the `metrics`
-//! facade (names in [`metrics`]); logs through `tracing`, with the integration and provider on
-//! the channel's span, and on each command's span (a root span, so a line names them once)
-//! with the command type and id. Header values never reach a log.
+//! - **Status** for health endpoints: [`Connector::status`] gives a [`StatusBoard`], live, one
+//!   [`IntegrationStatus`] per integration (its [`ChannelState`], the provider's last health).
+//! - **Metrics** go through the `metrics` facade, recorded only when the program installs a
+//!   recorder; their names are the constants of [`metrics`].
+//! - **Logs** go through `tracing`, with the integration and provider on the channel's span, and
+//!   on each command's span (a root span, so a line names them once) with the command type and
+//!   id. Header values never reach a log.
+//! - **Catalogue drift** (what changed at the vendor since ingest) is checked after each
+//!   DISCOVER and each ingest and published on a [`DriftBoard`] ([`Connector::drift`]), one
+//!   [`IntegrationDrift`] per integration; the memory it compares with can be kept in a
+//!   [`StateFile`] (`integration.connector.drift.stateFile`). Its logs use the `federation_connector::drift` target
+//!   prefix.
+//!
+//! ## Module map
+//!
+//! For contributors; every module but `metrics` is private, and the types above are exported
+//! here, at the root.
+//!
+//! | Module | What it holds |
+//! |---|---|
+//! | `connector`, `embed` | [`Connector`] and [`Integration`]; the embedder's shortcuts |
+//! | `channel`, `backoff` | one integration's connect → HELLO → serve → reconnect loop |
+//! | `transport`, `tls`, `endpoint` | TCP, CONNECT proxy, rustls (JKS/PKCS12/PEM stores), the upgrade request; endpoint URLs, round-robin |
+//! | `session` | one WebSocket session: lifecycle and drain (`mod.rs`), the read loop (`dispatch.rs`), the writer and its frames (`writer.rs`) |
+//! | `handler`, `ingest`, `outcome` | integration commands and the INGEST push; what a command produces (reply, follow-up) |
+//! | `dedup`, `link`, `context` | a command id runs once; replies to the agent's own commands; one integration's shared state |
+//! | `drift` | [`DriftBoard`] (`board.rs`), [`StateFile`] (`state_file.rs`), the hooks after DISCOVER/FETCH/ingest (`hooks.rs`) |
+//! | `status`, `display`, `metrics`, `error` | [`StatusBoard`] and its `Display`; metric names; [`ConnectorError`] |
 //!
 //! [`Provider`]: federation_core::Provider
 
@@ -97,29 +125,25 @@ mod connector;
 mod context;
 mod dedup;
 mod display;
-pub mod drift;
+mod drift;
 mod embed;
-pub mod endpoint;
+mod endpoint;
 mod error;
 mod handler;
 mod ingest;
 mod link;
 pub mod metrics;
+mod outcome;
 mod session;
-pub mod status;
+mod status;
 mod tls;
 mod transport;
 
 pub use connector::{Connector, Integration};
-pub use drift::{DriftBoard, IntegrationDrift};
-pub use endpoint::{EXCHANGE_CONTROLLER_PATH, Endpoint};
+pub use drift::{DriftBoard, IntegrationDrift, StateError, StateFile};
 pub use error::ConnectorError;
-/// The connector's configuration types (crate `federation-connector-config`).
-pub use federation_connector_config as config;
 pub use federation_connector_config::{
     BackoffConfig, CommandsConfig, ConnectorConfig, DriftConfig, HeaderConfig, IngestConfig,
     ProxyConfig, SslConfig, StoreConfig, WsConfig,
 };
 pub use status::{ChannelState, IntegrationStatus, StatusBoard};
-pub use tls::crypto_provider;
-pub use transport::{PROTOCOL_HEADER, PROTOCOL_VERSION};

@@ -35,6 +35,8 @@ pub const INGEST_DURATION: &str = "federation_ingest_duration_seconds";
 pub const SUBSCRIPTIONS_CREATED: &str = "federation_subscriptions_created_total";
 /// Subscriptions revoked, by `integration` and `outcome`.
 pub const SUBSCRIPTIONS_REVOKED: &str = "federation_subscriptions_revoked_total";
+/// Items in the last drift report, by `integration` and `kind` (a gauge).
+pub const DRIFT_ITEMS: &str = "federation_drift_items";
 
 pub(crate) fn counter(name: &'static str, integration: &str, labels: &[(&'static str, String)]) {
     let mut all = vec![("integration", integration.to_owned())];
@@ -69,4 +71,9 @@ pub(crate) fn provider_healthy(integration: &str, healthy: bool) {
 pub(crate) fn skipped(integration: &str, reason: &'static str, count: u64) {
     metrics::counter!(APIS_SKIPPED, "integration" => integration.to_owned(), "reason" => reason)
         .increment(count);
+}
+
+pub(crate) fn drift_items(integration: &str, kind: &'static str, items: usize) {
+    metrics::gauge!(DRIFT_ITEMS, "integration" => integration.to_owned(), "kind" => kind)
+        .set(items as f64);
 }

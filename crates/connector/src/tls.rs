@@ -38,12 +38,12 @@ const TRUSTSTORE: &str = "integration.connector.ws.ssl.truststore";
 const KEYSTORE: &str = "integration.connector.ws.ssl.keystore";
 
 /// The crypto provider every TLS connection of the agent uses.
-pub fn crypto_provider() -> Arc<CryptoProvider> {
+pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Builds the rustls client configuration from `ssl.*`.
-pub fn client_config(ssl: &SslConfig) -> Result<Arc<ClientConfig>, ConnectorError> {
+pub(crate) fn client_config(ssl: &SslConfig) -> Result<Arc<ClientConfig>, ConnectorError> {
     let provider = crypto_provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -23,20 +23,20 @@ use crate::endpoint::Endpoint;
 use crate::error::ConnectorError;
 
 /// The header that selects the V1 exchange protocol.
-pub const PROTOCOL_HEADER: &str = "X-Gravitee-Exchange-Protocol";
+pub(crate) const PROTOCOL_HEADER: &str = "X-Gravitee-Exchange-Protocol";
 /// Its value.
-pub const PROTOCOL_VERSION: &str = "v1";
+pub(crate) const PROTOCOL_VERSION: &str = "v1";
 
 /// Any byte stream the WebSocket can run on.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// An open controller connection.
-pub type WsStream = WebSocketStream<MaybeTlsStream<Box<dyn Io>>>;
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<Box<dyn Io>>>;
 
 /// Why one connection attempt failed (retried with backoff). Never holds a header value.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// The attempt took too long.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
@@ -72,7 +72,7 @@ pub enum ConnectError {
 
 /// A resolved HTTP CONNECT proxy.
 #[derive(Clone)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     host: String,
     port: u16,
     credentials: Option<(String, Secret)>,
@@ -86,7 +86,7 @@ impl fmt::Debug for Proxy {
 
 impl Proxy {
     /// The proxy `connector.ws.proxy.*` selects (or `system.proxy.*` with `useSystemProxy`).
-    pub fn from_config(
+    pub(crate) fn from_config(
         proxy: &ProxyConfig,
         system: &ProxyConfig,
     ) -> Result<Option<Self>, ConnectorError> {
@@ -127,7 +127,7 @@ impl Proxy {
 
 /// Everything needed to open connections; built once at start-up.
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     tls: Arc<rustls::ClientConfig>,
     headers: Vec<(HeaderName, HeaderValue)>,
     ws_config: WebSocketConfig,
@@ -151,7 +151,7 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     /// Validates the headers and assembles the transport.
-    pub fn new(
+    pub(crate) fn new(
         tls: Arc<rustls::ClientConfig>,
         headers: &[HeaderConfig],
         max_message_size: usize,
@@ -189,7 +189,7 @@ impl Transport {
     }
 
     /// Opens a WebSocket to `endpoint`.
-    pub async fn connect(&self, endpoint: &Endpoint) -> Result<WsStream, ConnectError> {
+    pub(crate) async fn connect(&self, endpoint: &Endpoint) -> Result<WsStream, ConnectError> {
         tokio::time::timeout(self.timeout, self.connect_inner(endpoint))
             .await
             .map_err(|_| ConnectError::Timeout(self.timeout))?

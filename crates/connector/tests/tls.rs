@@ -62,6 +62,11 @@ impl Pki {
     }
 }
 
+/// The crypto provider of the test's own TLS servers: aws-lc-rs, like the connector's.
+fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
 fn key_der(leaf: &Leaf) -> PrivateKeyDer<'static> {
     PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()))
 }
@@ -70,7 +75,7 @@ fn server_config(
     server: &Leaf,
     client_ca: Option<CertificateDer<'static>>,
 ) -> Arc<rustls::ServerConfig> {
-    let provider = federation_connector::crypto_provider();
+    let provider = crypto_provider();
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap();
@@ -373,7 +378,7 @@ async fn keytool_simulator() -> Simulator {
         .next()
         .unwrap()
         .unwrap();
-    let provider = federation_connector::crypto_provider();
+    let provider = crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca).unwrap();
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(

@@ -14,10 +14,17 @@
 //!   `integration.providers[i].type` into a running provider.
 //! - [`settings`]: [`ProviderSettings`], a provider's untyped `configuration` block, which each
 //!   provider deserialises into its own typed struct with errors that name the full key.
-//! - [`drift`]: catalogue drift, the comparison of what was ingested with what the vendor shows
-//!   now, and [`Inventory`], the optional provider extension that supplies the vendor's side.
+//! - [`drift`]: catalogue drift: what was ingested ([`drift::Ledger`]), what the vendor shows now
+//!   ([`drift::observe`], through [`Inventory`], the optional provider extension that supplies
+//!   the vendor's side), and their comparison ([`drift::compare`], a [`DriftReport`]).
 //! - [`secret`]: [`Secret`], a string that never shows in `Debug`, `Display` or logs.
 //! - [`table`]: [`OutputFormat`] and the text-table renderer the operator commands share.
+//!
+//! Each type has one home module; the crate root re-exports the ones a provider or a caller names
+//! all the time (the model, the provider trait and its request types, [`ApiSink`], the
+//! registry, [`Secret`]). Catalogue drift keeps its types in [`drift`]; the root re-exports only
+//! [`Inventory`] (what a provider implements), [`DriftReport`] and [`DriftKind`] (what a caller
+//! reads).
 //!
 //! This crate does no I/O: no sockets, no files, no vendor SDK. A provider crate depends on this
 //! crate alone; the connector and the binaries bring the rest.

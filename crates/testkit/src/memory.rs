@@ -270,7 +270,7 @@ impl Inventory for MemoryProvider {
         Ok(catalogue)
     }
 
-    async fn issued_keys(&self) -> Result<Vec<drift::IssuedKey>, ProviderError> {
+    async fn issued_keys(&self) -> Result<Vec<drift::IssuedCredential>, ProviderError> {
         let state = self.state();
         let plans: BTreeSet<&str> = state
             .apis
@@ -280,7 +280,7 @@ impl Inventory for MemoryProvider {
         Ok(state
             .keys
             .iter()
-            .map(|(subscription, key)| drift::IssuedKey {
+            .map(|(subscription, key)| drift::IssuedCredential {
                 id: key.key_id.clone(),
                 name: format!("memory-{subscription}"),
                 subscription_id: Some(subscription.clone()),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use federation_core::drift::{Catalogue, IssuedKey};
+use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{
     ApiSink, DiscoverRequest, Inventory, Provider, ProviderError, Subscription, SubscriptionResult,
 };
@@ -43,7 +43,7 @@ impl Inventory for Forgetful {
         catalogue.plans.remove("gold-0");
         Ok(catalogue)
     }
-    async fn issued_keys(&self) -> Result<Vec<IssuedKey>, ProviderError> {
+    async fn issued_keys(&self) -> Result<Vec<IssuedCredential>, ProviderError> {
         Err(ProviderError::backend("boom"))
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use federation_core::drift::{Catalogue, IssuedKey};
+use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{Inventory, ProviderError};
 
 use crate::discovery::{Cursor, PAGE_LIMIT, get_stages, list_rest_apis, list_usage_plans};
@@ -66,7 +66,7 @@ impl Inventory for AwsApiGatewayProvider {
         Ok(catalogue)
     }
 
-    async fn issued_keys(&self) -> Result<Vec<IssuedKey>, ProviderError> {
+    async fn issued_keys(&self) -> Result<Vec<IssuedCredential>, ProviderError> {
         let mut keys = Vec::new();
         for target in &self.targets {
             keys.extend(target_keys(target).await.map_err(denied_with_grant)?);
@@ -87,9 +87,9 @@ fn denied_with_grant(err: AwsError) -> ProviderError {
     }
 }
 
-async fn target_keys(target: &Target) -> Result<Vec<IssuedKey>, AwsError> {
+async fn target_keys(target: &Target) -> Result<Vec<IssuedCredential>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
-    let mut found: BTreeMap<String, IssuedKey> = BTreeMap::new();
+    let mut found: BTreeMap<String, IssuedCredential> = BTreeMap::new();
     let mut cursor = Cursor::default();
     loop {
         let page = target
@@ -111,7 +111,7 @@ async fn target_keys(target: &Target) -> Result<Vec<IssuedKey>, AwsError> {
             };
             found.insert(
                 id.to_owned(),
-                IssuedKey {
+                IssuedCredential {
                     id: id.to_owned(),
                     name: name.to_owned(),
                     subscription_id: Some(subscription.to_owned()),

@@ -1,17 +1,6 @@
-//! Catalogue drift: what changed at the vendor since the agent ingested it, which the exchange
-//! protocol has no command to tell Gravitee.
-//!
-//! Three parts, all without I/O:
-//!
-//! - [`Ledger`]: what the agent ingested for one integration (API ids, their plans, when), and
-//!   the plan coverage it last acknowledged. The connector fills it from the INGEST batches it
-//!   sends (and FETCH replies on APIM 4.4) and may persist it (it is `serde`).
-//! - [`Inventory`]: the optional extension of the [`Provider`](crate::Provider) contract that
-//!   says what only the vendor knows: which ingested APIs still exist, which APIs each plan
-//!   covers now, and the credentials the agent issued. A provider offers it through
-//!   [`Provider::inventory`](crate::Provider::inventory).
-//! - [`compare`]: the vendor-neutral comparison of the two, a [`DriftReport`] whose every
-//!   [`DriftItem`] says what changed and the action to take in Gravitee.
+//! The vendor-neutral comparison: a [`Ledger`] (what was ingested) against [`Observed`] (what the
+//! vendor shows now), giving a [`DriftReport`] whose every [`DriftItem`] says what changed and
+//! the action to take in Gravitee.
 //!
 //! Each change is named once: the plans of an API that is gone are not reported again, and a
 //! plan that stopped covering an ingested API is a [`DriftKind::PlanRemoved`], not also a
@@ -19,163 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ProviderError;
-use crate::model::Api;
-
-/// One ingested API, as remembered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IngestedApi {
-    /// The provider id ([`Api::id`]).
-    pub id: String,
-    /// [`Api::unique_id`].
-    pub unique_id: String,
-    /// [`Api::name`].
-    pub name: String,
-    /// The plans it was ingested with: plan id → plan name.
-    #[serde(default)]
-    pub plans: BTreeMap<String, String>,
-    /// When it was last ingested, in seconds since the Unix epoch.
-    pub ingested_at: u64,
-}
-
-impl IngestedApi {
-    /// What to remember of `api`, ingested at `at` (seconds since the Unix epoch).
-    pub fn from_api(api: &Api, at: u64) -> Self {
-        Self {
-            id: api.id.clone(),
-            unique_id: api.unique_id.clone(),
-            name: api.name.clone(),
-            plans: api
-                .plans
-                .iter()
-                .flatten()
-                .map(|p| (p.id.clone(), p.name.clone()))
-                .collect(),
-            ingested_at: at,
-        }
-    }
-}
-
-/// What the agent ingested for one integration, and the plan coverage it acknowledged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Ledger {
-    /// Ingested APIs by provider id.
-    #[serde(default)]
-    pub apis: BTreeMap<String, IngestedApi>,
-    /// For each plan carried by an ingested API: the API ids it covered when last acknowledged
-    /// (the vendor's view right after an ingest that carried the plan).
-    #[serde(default)]
-    pub coverage: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl Ledger {
-    /// Remembers an ingested API (replacing an earlier ingest of the same id).
-    pub fn record(&mut self, api: IngestedApi) {
-        self.apis.insert(api.id.clone(), api);
-    }
-
-    /// Whether nothing was ingested.
-    pub fn is_empty(&self) -> bool {
-        self.apis.is_empty()
-    }
-
-    /// Every plan id carried by an ingested API.
-    pub fn plan_ids(&self) -> BTreeSet<String> {
-        self.apis
-            .values()
-            .flat_map(|a| a.plans.keys().cloned())
-            .collect()
-    }
-
-    /// Acknowledges the vendor's current coverage of `plans` (after an ingest that carried
-    /// them): later coverage changes are measured from here. A plan the vendor no longer has
-    /// keeps its previous baseline.
-    pub fn acknowledge(&mut self, plans: &BTreeSet<String>, now: &Catalogue) {
-        for plan in plans {
-            if let Some(coverage) = now.plans.get(plan) {
-                self.coverage.insert(plan.clone(), coverage.apis.clone());
-            }
-        }
-    }
-}
-
-/// Which APIs a plan covers at the vendor now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanCoverage {
-    /// The plan's display name.
-    pub name: String,
-    /// The provider ids of the APIs it covers (a key on the plan opens each of them).
-    pub apis: BTreeSet<String>,
-}
-
-/// The vendor's catalogue now, as [`Inventory::catalogue`] reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Catalogue {
-    /// Which of the asked API ids still exist at the vendor (whether or not discovery would
-    /// offer them: an API left without a plan still exists).
-    pub apis: BTreeSet<String>,
-    /// Every plan the vendor has, by plan id.
-    pub plans: BTreeMap<String, PlanCoverage>,
-}
-
-impl Catalogue {
-    /// The APIs plan `id` covers, the plan entered with `name` the first time it is seen.
-    pub fn plan_apis(&mut self, id: &str, name: &str) -> &mut BTreeSet<String> {
-        &mut self
-            .plans
-            .entry(id.to_owned())
-            .or_insert_with(|| PlanCoverage {
-                name: name.to_owned(),
-                apis: BTreeSet::new(),
-            })
-            .apis
-    }
-}
-
-/// A credential the agent issued, as the vendor shows it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedKey {
-    /// The vendor's id of the credential (never its value).
-    pub id: String,
-    /// Its name at the vendor (for AWS, `gravitee-{subscriptionId}`).
-    pub name: String,
-    /// The Gravitee subscription it was issued for, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription_id: Option<String>,
-    /// The API it was issued for, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_id: Option<String>,
-    /// The plans it is attached to now.
-    pub plans: BTreeSet<String>,
-}
-
-/// The optional drift extension of the provider contract: what only the vendor knows.
-///
-/// Rules (the test kit checks them when [`Provider::inventory`](crate::Provider::inventory)
-/// returns one):
-///
-/// - [`Inventory::catalogue`] returns, among the asked ids, exactly those that exist at the
-///   vendor now, and every plan with the provider ids of the APIs it covers, using the same ids
-///   and plan ids that discovery emits. Asking for ids the vendor never had is not an error.
-/// - [`Inventory::issued_keys`] returns only credentials this agent issued. When the vendor
-///   refuses the listing, return [`ProviderError::PermissionDenied`] naming the grant that
-///   would allow it: the report shows that text.
-/// - Neither changes anything at the vendor.
-#[async_trait]
-pub trait Inventory: Send + Sync {
-    /// Which of `api_ids` exist now, and every plan's coverage.
-    async fn catalogue(&self, api_ids: &BTreeSet<String>) -> Result<Catalogue, ProviderError>;
-
-    /// The credentials this agent issued, with the plans each is attached to now.
-    async fn issued_keys(&self) -> Result<Vec<IssuedKey>, ProviderError>;
-}
+use crate::drift::{IssuedCredential, Ledger, PlanCoverage};
 
 /// The kind of a drift item (also the `kind` label of the drift gauge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -281,7 +116,7 @@ pub struct Observed {
     pub plans: Option<BTreeMap<String, PlanCoverage>>,
     /// The credentials the agent issued, or why they could not be listed. `None` when the
     /// provider has no inventory.
-    pub keys: Option<Result<Vec<IssuedKey>, String>>,
+    pub keys: Option<Result<Vec<IssuedCredential>, String>>,
     /// Parts not checked, and why (copied to [`DriftReport::unchecked`]).
     pub unchecked: Vec<String>,
 }
@@ -445,7 +280,7 @@ fn plan_drift(
 fn key_drift(
     ledger: &Ledger,
     plans: Option<&BTreeMap<String, PlanCoverage>>,
-    keys: &[IssuedKey],
+    keys: &[IssuedCredential],
     gone: &BTreeSet<&str>,
     items: &mut Vec<DriftItem>,
 ) {
@@ -515,7 +350,8 @@ fn key_drift(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Plan, PlanSecurityType};
+    use crate::drift::{Catalogue, IngestedApi, IssuedCredential};
+    use crate::model::{Api, Plan, PlanSecurityType};
 
     fn api(id: &str, plans: &[&str]) -> IngestedApi {
         let mut a = Api::new(format!("u-{id}"), id, format!("name-{id}"));
@@ -628,21 +464,21 @@ mod tests {
                 ("p9", &["z"]),
             ])),
             keys: Some(Ok(vec![
-                IssuedKey {
+                IssuedCredential {
                     id: "k1".into(),
                     name: "gravitee-s1".into(),
                     subscription_id: Some("s1".into()),
                     api_id: Some("a".into()),
                     plans: BTreeSet::new(),
                 },
-                IssuedKey {
+                IssuedCredential {
                     id: "k2".into(),
                     name: "gravitee-s2".into(),
                     subscription_id: Some("s2".into()),
                     api_id: Some("c".into()),
                     plans: ids(&["p1"]),
                 },
-                IssuedKey {
+                IssuedCredential {
                     id: "k3".into(),
                     name: "gravitee-s3".into(),
                     subscription_id: Some("s3".into()),
@@ -697,13 +533,5 @@ mod tests {
                 .action
                 .contains("ingest API \"name-x\" (x) again")
         );
-    }
-
-    #[test]
-    fn the_ledger_round_trips_through_json() {
-        let ledger = ledger();
-        let json = serde_json::to_string(&ledger).unwrap();
-        let back: Ledger = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, ledger);
     }
 }

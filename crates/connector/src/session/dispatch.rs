@@ -1,25 +1,20 @@
-//! One WebSocket session with the controller: HELLO, then the read loop that dispatches
-//! commands, completes replies and sends pings, until the connection ends.
-//!
-//! The read loop never waits for a handler: every command runs in its own task (at most
-//! `commands.maxConcurrent` at once per integration) and replies through the writer task, so a
-//! controller can send UNSUBSCRIBE while the agent waits for an INGEST reply and both complete.
+//! The session's read loop: what each message from the controller means ([`read`]), and what
+//! the agent does with it: a command is dispatched (GOOD_BYE ends the session, PRIMARY and
+//! HEALTH_CHECK are answered here, integration commands run in a task of their own through the
+//! handler, at most `commands.maxConcurrent` at once), a reply completes the agent's own command
+//! that waits for it, and pings go out every few seconds.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::Bytes;
 use federation_core::Health;
-use federation_protocol::payload::{Empty, HealthCheckReplyPayload, HelloPayload};
+use federation_protocol::payload::{Empty, HealthCheckReplyPayload};
 use federation_protocol::{
     Command, CommandPayload, CommandType, DecodeError, Kind, Message, Reply, ReplyPayload, decode,
 };
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -27,33 +22,13 @@ use tracing::Instrument as _;
 use crate::context::ChannelContext;
 use crate::dedup::{Begin, keeps_reply, wait_reply};
 use crate::handler;
-use crate::link::{Outgoing, Pending, SessionHandle};
+use crate::link::{Outgoing, SessionHandle};
 use crate::metrics;
-use crate::status::ChannelState;
+use crate::session::writer::close;
 use crate::transport::WsStream;
 
-/// How a session ended.
-pub(crate) enum SessionEnd {
-    /// The controller answered HELLO with ERROR: retrying cannot help.
-    HelloRejected(String),
-    /// HELLO got no usable answer (timeout, closed socket, UNKNOWN/NO_REPLY): retry.
-    HelloFailed(String),
-    /// An active session ended.
-    Ended {
-        /// Why.
-        reason: String,
-        /// Whether to connect again: false after a close with 1000 (the controller's, or ours
-        /// after GOOD_BYE without reconnection); `autoReconnect` overrides it.
-        reconnect: bool,
-        /// Whether the controller asked for it (GOOD_BYE) rather than the connection failing.
-        planned: bool,
-    },
-    /// Shutdown was requested and in-flight work is done (or its grace period is over).
-    Shutdown,
-}
-
 /// What one read from the socket means.
-enum Incoming {
+pub(super) enum Incoming {
     Command(Command),
     Reply(Reply),
     /// A command whose payload could not be read: answer it with an ERROR.
@@ -68,136 +43,32 @@ enum Incoming {
     Ignore,
 }
 
-/// Runs a session on an open WebSocket.
-pub(crate) async fn run(
-    ws: WsStream,
-    ctx: Arc<ChannelContext>,
-    shutdown: CancellationToken,
-) -> SessionEnd {
-    let (sink, mut stream) = ws.split();
-    let (out, out_rx) = mpsc::channel(256);
-    let writer = tokio::spawn(write_loop(sink, out_rx, ctx.limits.max_frame_size));
-    let handle = SessionHandle {
-        out,
-        pending: Arc::new(Pending::default()),
-        closed: CancellationToken::new(),
-    };
-    let end = drive(&mut stream, &handle, &ctx, &shutdown).await;
-
-    ctx.link.detach();
-    handle.closed.cancel();
-    handle.pending.clear();
-    metrics::channel_up(&ctx.integration_id, false);
-    // Stop the writer: a close frame if none was sent yet, then give it a moment to flush.
-    let _ = handle
-        .out
-        .try_send(Outgoing::Close(close_frame(CloseCode::Away, "")));
-    drop(handle);
-    let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(2), writer)
-        .await
-        .is_err()
-    {
-        abort.abort();
-    }
-    end
+/// Why the read loop stopped. What it means for the session (drain, reconnect or not) is
+/// decided in the lifecycle (`mod.rs`).
+pub(super) enum Stop {
+    /// Shutdown was requested: drain.
+    Shutdown,
+    /// The controller said GOOD_BYE; the close frame is sent.
+    GoodBye { reconnect: bool },
+    /// The connection closed, with the controller's close code when it sent one.
+    Closed { code: Option<u16>, reason: String },
+    /// A protocol violation; the close frame is sent.
+    Violation(&'static str),
 }
 
-async fn drive(
+/// The active session's read loop: handles the commands that arrived before the HELLO reply
+/// (`early`), then every command, reply and ping until the connection ends, GOOD_BYE, or
+/// `shutdown`.
+pub(super) async fn serve(
     stream: &mut SplitStream<WsStream>,
     handle: &SessionHandle,
     ctx: &Arc<ChannelContext>,
+    early: Vec<Command>,
     shutdown: &CancellationToken,
-) -> SessionEnd {
-    // HELLO first; the controller sends nothing before answering it.
-    let hello = Command::new(
-        uuid::Uuid::new_v4().to_string(),
-        CommandPayload::Hello(HelloPayload::new(&ctx.integration_id, &ctx.provider_type)),
-    );
-    if handle.send(hello.encode()).await.is_err() {
-        return SessionEnd::HelloFailed("the connection closed before HELLO was sent".to_owned());
-    }
-    let timeout = tokio::time::sleep(ctx.limits.reply_timeout);
-    tokio::pin!(timeout);
-    let mut early = Vec::new();
-    let reply = loop {
-        tokio::select! {
-            () = shutdown.cancelled() => {
-                close(handle, CloseCode::Normal, "Agent shutting down").await;
-                return SessionEnd::Shutdown;
-            }
-            () = &mut timeout => {
-                return SessionEnd::HelloFailed(format!("no HELLO reply within {:?}", ctx.limits.reply_timeout));
-            }
-            message = stream.next() => match read(message, ctx) {
-                Incoming::Reply(reply) if reply.command_id == hello.id => break reply,
-                Incoming::Command(command) => early.push(command),
-                Incoming::Closed { reason, .. } => {
-                    return SessionEnd::HelloFailed(format!("the connection closed before the HELLO reply: {reason}"));
-                }
-                Incoming::Violation(code, reason) => {
-                    close(handle, code, reason).await;
-                    return SessionEnd::HelloFailed(reason.to_owned());
-                }
-                Incoming::Reply(_) | Incoming::InvalidCommand(_) | Incoming::Ignore => {}
-            }
-        }
-    };
-    let details = reply
-        .error_details
-        .clone()
-        .unwrap_or_else(|| "no details".to_owned());
-    metrics::counter(
-        metrics::COMMANDS_SENT,
-        &ctx.integration_id,
-        &[
-            ("type", "HELLO".to_owned()),
-            (
-                "outcome",
-                if reply.is_success() {
-                    "success"
-                } else {
-                    "error"
-                }
-                .to_owned(),
-            ),
-        ],
-    );
-    if !reply.is_success() {
-        close(handle, CloseCode::Normal, "HELLO rejected").await;
-        metrics::counter(
-            metrics::CONNECTIONS,
-            &ctx.integration_id,
-            &[("outcome", "rejected".into())],
-        );
-        return match reply.reply_type {
-            CommandType::Unknown | CommandType::NoReply => {
-                SessionEnd::HelloFailed(format!("the controller does not handle HELLO: {details}"))
-            }
-            _ => SessionEnd::HelloRejected(details),
-        };
-    }
-
-    // Active.
-    metrics::counter(
-        metrics::CONNECTIONS,
-        &ctx.integration_id,
-        &[("outcome", "connected".into())],
-    );
-    metrics::channel_up(&ctx.integration_id, true);
-    ctx.status.update(ctx.status_index, |s| {
-        s.state = ChannelState::Connected;
-        s.primary = false;
-        s.last_hello_at = Some(std::time::SystemTime::now());
-        s.failed_attempts = 0;
-        s.last_error = None;
-    });
-    ctx.link.attach(handle.clone());
-    tracing::info!("Connected to the controller: HELLO accepted.");
-
+) -> Stop {
     for command in early {
-        if let Some(end) = dispatch(command, handle, ctx, false).await {
-            return end;
+        if let Some(stop) = dispatch(command, handle, ctx, false).await {
+            return stop;
         }
     }
     let period = ctx.limits.ping_interval;
@@ -205,11 +76,11 @@ async fn drive(
     loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => return drain(stream, handle, ctx).await,
+            () = shutdown.cancelled() => return Stop::Shutdown,
             message = stream.next() => match read(message, ctx) {
                 Incoming::Command(command) => {
-                    if let Some(end) = dispatch(command, handle, ctx, false).await {
-                        return end;
+                    if let Some(stop) = dispatch(command, handle, ctx, false).await {
+                        return stop;
                     }
                 }
                 Incoming::Reply(reply) => {
@@ -219,13 +90,10 @@ async fn drive(
                     }
                 }
                 Incoming::InvalidCommand(reply) => send_reply(ctx, handle, reply).await,
-                Incoming::Closed { code, reason } => {
-                    let reconnect = code != Some(u16::from(CloseCode::Normal));
-                    return SessionEnd::Ended { reason, reconnect, planned: false };
-                }
+                Incoming::Closed { code, reason } => return Stop::Closed { code, reason },
                 Incoming::Violation(code, reason) => {
                     close(handle, code, reason).await;
-                    return SessionEnd::Ended { reason: reason.to_owned(), reconnect: true, planned: false };
+                    return Stop::Violation(reason);
                 }
                 Incoming::Ignore => {}
             },
@@ -236,59 +104,11 @@ async fn drive(
     }
 }
 
-/// Shutdown: no new integration commands; wait (bounded) for the ones in flight, keep reading
-/// replies meanwhile, then close with 1000.
-async fn drain(
-    stream: &mut SplitStream<WsStream>,
-    handle: &SessionHandle,
-    ctx: &Arc<ChannelContext>,
-) -> SessionEnd {
-    tracing::info!(
-        in_flight = ctx.tasks.len(),
-        "Shutting down: finishing in-flight commands."
-    );
-    ctx.tasks.close();
-    let grace = tokio::time::sleep(ctx.limits.shutdown_grace);
-    tokio::pin!(grace);
-    loop {
-        tokio::select! {
-            () = ctx.tasks.wait() => break,
-            () = &mut grace => {
-                tracing::warn!(
-                    abandoned = ctx.tasks.len(),
-                    "Shutdown grace period over; abandoning commands still running."
-                );
-                break;
-            }
-            message = stream.next() => match read(message, ctx) {
-                Incoming::Reply(reply) => {
-                    handle.pending.complete(reply);
-                }
-                Incoming::Command(command) => {
-                    if dispatch(command, handle, ctx, true).await.is_some() {
-                        return SessionEnd::Shutdown;
-                    }
-                }
-                Incoming::InvalidCommand(reply) => send_reply(ctx, handle, reply).await,
-                Incoming::Closed { .. } => return SessionEnd::Shutdown,
-                Incoming::Violation(..) | Incoming::Ignore => {}
-            }
-        }
-    }
-    close(handle, CloseCode::Normal, "Agent shutting down").await;
-    // Wait briefly for the controller's close frame.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Some(message) = stream.next().await {
-            if matches!(message, Ok(WsMessage::Close(_)) | Err(_)) {
-                break;
-            }
-        }
-    })
-    .await;
-    SessionEnd::Shutdown
-}
-
-fn read(message: Option<Result<WsMessage, tungstenite::Error>>, ctx: &ChannelContext) -> Incoming {
+/// What one message from the socket (or its end) means.
+pub(super) fn read(
+    message: Option<Result<WsMessage, tungstenite::Error>>,
+    ctx: &ChannelContext,
+) -> Incoming {
     match message {
         None => Incoming::Closed {
             code: None,
@@ -359,13 +179,14 @@ fn read(message: Option<Result<WsMessage, tungstenite::Error>>, ctx: &ChannelCon
     }
 }
 
-/// Handles one command. Returns `Some` when the session must end (GOOD_BYE).
-async fn dispatch(
+/// Handles one command. Returns `Some` when the session must end (GOOD_BYE). While `draining`,
+/// integration commands are refused with an ERROR (the agent is shutting down).
+pub(super) async fn dispatch(
     command: Command,
     handle: &SessionHandle,
     ctx: &Arc<ChannelContext>,
     draining: bool,
-) -> Option<SessionEnd> {
+) -> Option<Stop> {
     let command_type = command.command_type();
     metrics::counter(
         metrics::COMMANDS_RECEIVED,
@@ -397,11 +218,6 @@ async fn dispatch(
                     "GoodBye Command with reconnection requested.",
                 )
                 .await;
-                Some(SessionEnd::Ended {
-                    reason: "GOOD_BYE with reconnection requested".to_owned(),
-                    reconnect: true,
-                    planned: true,
-                })
             } else {
                 close(
                     handle,
@@ -409,12 +225,10 @@ async fn dispatch(
                     "GoodBye Command without reconnection.",
                 )
                 .await;
-                Some(SessionEnd::Ended {
-                    reason: "GOOD_BYE without reconnection".to_owned(),
-                    reconnect: false,
-                    planned: true,
-                })
             }
+            Some(Stop::GoodBye {
+                reconnect: payload.reconnect,
+            })
         }
         CommandPayload::Primary(payload) => {
             ctx.status
@@ -595,7 +409,8 @@ fn run_integration_command(
     }
 }
 
-async fn send_reply(ctx: &ChannelContext, handle: &SessionHandle, reply: Reply) {
+/// Writes a reply (counted in the replies metric); a closed connection is logged at debug.
+pub(super) async fn send_reply(ctx: &ChannelContext, handle: &SessionHandle, reply: Reply) {
     metrics::counter(
         metrics::REPLIES_SENT,
         &ctx.integration_id,
@@ -607,73 +422,4 @@ async fn send_reply(ctx: &ChannelContext, handle: &SessionHandle, reply: Reply) 
     if handle.send(reply.encode()).await.is_err() {
         tracing::debug!(command_id = %reply.command_id, "Connection closed; reply not sent.");
     }
-}
-
-fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
-    CloseFrame {
-        code,
-        reason: reason.to_owned().into(),
-    }
-}
-
-async fn close(handle: &SessionHandle, code: CloseCode, reason: &str) {
-    let frame = Outgoing::Close(close_frame(code, reason));
-    let _ = tokio::time::timeout(Duration::from_secs(1), handle.out.send(frame)).await;
-}
-
-async fn write_loop(
-    mut sink: SplitSink<WsStream, WsMessage>,
-    mut rx: mpsc::Receiver<Outgoing>,
-    max_frame_size: usize,
-) {
-    while let Some(outgoing) = rx.recv().await {
-        let result = match outgoing {
-            Outgoing::Message { bytes, written } => {
-                let result = write_message(&mut sink, bytes, max_frame_size).await;
-                if let (Ok(()), Some(written)) = (&result, written) {
-                    let _ = written.send(());
-                }
-                result
-            }
-            Outgoing::Ping => sink.send(WsMessage::Ping(Bytes::new())).await,
-            Outgoing::Close(frame) => {
-                let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                break;
-            }
-        };
-        if let Err(error) = result {
-            tracing::debug!(%error, "Write failed; the connection is closing.");
-            break;
-        }
-    }
-}
-
-/// Writes one binary message, fragmented into frames of at most `max_frame_size` bytes.
-async fn write_message(
-    sink: &mut SplitSink<WsStream, WsMessage>,
-    bytes: Vec<u8>,
-    max_frame_size: usize,
-) -> Result<(), tungstenite::Error> {
-    let max = max_frame_size.max(1);
-    if bytes.len() <= max {
-        return sink.send(WsMessage::Binary(bytes.into())).await;
-    }
-    let data = Bytes::from(bytes);
-    let count = data.len().div_ceil(max);
-    for index in 0..count {
-        let start = index * max;
-        let chunk = data.slice(start..(start + max).min(data.len()));
-        let opcode = if index == 0 {
-            OpCode::Data(Data::Binary)
-        } else {
-            OpCode::Data(Data::Continue)
-        };
-        sink.feed(WsMessage::Frame(Frame::message(
-            chunk,
-            opcode,
-            index + 1 == count,
-        )))
-        .await?;
-    }
-    sink.flush().await
 }
