@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::vendor::{AcmeClient, AcmeError};
 
 /// `integration.providers[i].type`, and HELLO's `provider`: said once, read through
-/// `Provider::provider_type` by the connector, `check_subscription` and the test kit.
+/// `Provider::provider_type` by the connector, the registry and the test kit.
 pub const ACME_TYPE: &str = "acme-api-hub";
 
 /// `integration.providers[i].configuration`, read with [`ProviderSettings::extract`].
@@ -105,7 +105,7 @@ impl Provider for AcmeProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        self.check_subscription(subscription)?; // API_KEY only (the default capabilities)
+        // API_KEY only (the default capabilities): the connector refuses other types first.
         let id = &subscription.gravitee_subscription_id;
         let no_plan = || ProviderError::InvalidRequest("the subscription has no planId".into());
         let plan_id = subscription.plan_id().ok_or_else(no_plan)?;

@@ -86,17 +86,14 @@ async fn main() -> ExitCode {
 }
 
 /// Builds the provider the way an agent binary does: the factory registered for its type, given
-/// the integration id and the `configuration` block.
+/// the integration id and the `configuration` block (and the provider must declare that type).
 async fn build_provider(integration_id: &str, tenant: &str) -> Result<Arc<dyn Provider>, Error> {
     let registry = ProviderRegistry::new().with(AcmeFactory);
-    let factory = registry
-        .get(ACME_TYPE)
-        .ok_or("acme-api-hub is not registered")?;
     let context = ProviderContext {
         integration_id: integration_id.to_owned(),
         settings: ProviderSettings::from_pairs([("tenant", tenant), ("apiToken", ACME_TOKEN)]),
     };
-    Ok(factory.build(context).await?)
+    Ok(registry.build(ACME_TYPE, context).await?)
 }
 
 /// `integration.connector.*` built in code: one endpoint, the bearer token as a header.
@@ -257,8 +254,10 @@ mod tests {
         let provider = AcmeProvider::from_settings(&settings(&[("tenant", "contract"), token]));
         let provider = provider.unwrap();
         let probe = AcmeProbe(AcmeClient::connect("contract", &Secret::new(ACME_TOKEN)));
-        // The suite reads the provider type from the provider.
-        let fixture = Fixture::new("weather", "pro").with_probe(Arc::new(probe));
+        // The type the provider must declare: its factory's.
+        let fixture = Fixture::new("weather", "pro")
+            .with_provider_type(AcmeFactory.provider_type())
+            .with_probe(Arc::new(probe));
         let report = assert_provider_contract(&provider, &fixture).await;
         // With a probe nothing is skipped but the optional drift inventory rules (Acme offers no
         // inventory): every other rule was checked, and passed.

@@ -15,8 +15,9 @@
 //! plays APIM for a scripted few seconds (discover, subscribe, then a GOOD_BYE that makes the
 //! connector reconnect) before the host stops everything and exits.
 //!
-//! `cargo run --example embed-connector -- --endpoint URL --token T --integration-id ID
-//! [--provider-type TYPE]` serves an external controller until Ctrl-C instead.
+//! `cargo run --example embed-connector -- --endpoint URL --token T --integration-id ID` serves
+//! an external controller until Ctrl-C instead. HELLO announces the provider's own type
+//! (`memory`): the integration in the controller must be of that type.
 //!
 //! The provider is the test kit's `MemoryProvider` (three sample APIs, API keys in memory):
 //! put your own `Arc<dyn Provider>` in its place.
@@ -58,9 +59,6 @@ struct Cli {
     /// The integration id the controller knows.
     #[arg(long)]
     integration_id: Option<String>,
-    /// The provider type to announce in HELLO (the integration's type in the controller).
-    #[arg(long, default_value = MEMORY_TYPE)]
-    provider_type: String,
     /// Seconds between status lines.
     #[arg(long, default_value_t = 5)]
     every: u64,
@@ -264,20 +262,15 @@ async fn controller_script(simulator: Simulator, status: StatusBoard) -> Result<
 async fn external(cli: &Cli, endpoint: &str, integration_id: &str) -> Result<(), Error> {
     let provider = Arc::new(MemoryProvider::with_sample_apis(3));
     let config = connector_config(endpoint, cli.token.as_deref());
-    let connector = Connector::from_config(&config)?.with_integration(Integration::new(
-        integration_id,
-        &cli.provider_type,
-        provider,
-    ));
+    // HELLO's provider type is the provider's own (`memory`).
+    let connector = Connector::from_config(&config)?
+        .with_integration(Integration::of(integration_id, provider));
     let status = connector.status();
     let (stop, stopped) = oneshot::channel::<()>();
     let connector_task = tokio::spawn(connector.run(async {
         let _ = stopped.await;
     }));
-    println!(
-        "serving {integration_id} ({}) to {endpoint}; Ctrl-C stops",
-        cli.provider_type
-    );
+    println!("serving {integration_id} ({MEMORY_TYPE}) to {endpoint}; Ctrl-C stops");
     let every = Duration::from_secs(cli.every.max(1));
     let until = async {
         let _ = tokio::signal::ctrl_c().await;

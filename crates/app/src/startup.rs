@@ -22,32 +22,26 @@ pub async fn load_config(
         .await?)
 }
 
-/// Builds one provider per `integration.providers[i]` entry.
+/// Builds one provider per `integration.providers[i]` entry, through the registry: the factory
+/// registered for the entry's `type` builds it, and a provider declaring another type than its
+/// factory's (hence than the configured one) is a configuration error naming both.
 pub async fn build_integrations(
     config: &AgentConfig,
     registry: &ProviderRegistry,
 ) -> Result<Vec<Integration>, AppError> {
     let mut integrations = Vec::with_capacity(config.integration.providers.len());
     for (index, entry) in config.integration.providers.iter().enumerate() {
-        let unknown = || AppError::Provider {
-            index,
-            provider_type: entry.provider_type.clone(),
-            message: format!(
-                "unknown provider type; this binary knows: {}",
-                registry.types().join(", ")
-            ),
+        let context = ProviderContext {
+            integration_id: entry.integration_id.clone(),
+            settings: entry.configuration.clone(),
         };
-        let factory = registry.get(&entry.provider_type).ok_or_else(unknown)?;
-        let provider = factory
-            .build(ProviderContext {
-                integration_id: entry.integration_id.clone(),
-                settings: entry.configuration.clone(),
-            })
+        let provider = registry
+            .build(&entry.provider_type, context)
             .await
             .map_err(|e| AppError::Provider {
                 index,
                 provider_type: entry.provider_type.clone(),
-                message: e.details(),
+                message: e.to_string(),
             })?;
         tracing::info!(
             index,
@@ -55,11 +49,7 @@ pub async fn build_integrations(
             provider = %entry.provider_type,
             "Provider ready."
         );
-        integrations.push(Integration::new(
-            entry.integration_id.clone(),
-            entry.provider_type.clone(),
-            provider,
-        ));
+        integrations.push(Integration::of(entry.integration_id.clone(), provider));
     }
     Ok(integrations)
 }

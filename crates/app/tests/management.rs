@@ -142,7 +142,7 @@ async fn health_reflects_a_real_connectors_status_board() {
     let provider = Arc::new(MemoryProvider::with_sample_apis(1));
     let connector = Connector::new(&config.integration.connector, &config.system.proxy)
         .unwrap()
-        .with_integration(Integration::new("board-int", "memory", provider.clone()));
+        .with_integration(Integration::of("board-int", provider.clone()));
     let service = Management::start(&config, connector.status())
         .await
         .unwrap()

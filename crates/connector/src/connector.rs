@@ -24,30 +24,41 @@ use crate::status::StatusBoard;
 use crate::tls;
 use crate::transport::{Proxy, Transport};
 
-/// One integration to serve: an integration id, the provider type sent in HELLO, and the
-/// provider that does the work.
+/// One integration to serve: an integration id and the provider that does the work. HELLO's
+/// `provider` is the provider's own [`Provider::provider_type`].
 #[derive(Debug, Clone)]
 pub struct Integration {
     /// `integration.providers[i].integrationId`: HELLO's `targetId`.
     pub integration_id: String,
-    /// `integration.providers[i].type`: HELLO's `provider`.
-    pub provider_type: String,
-    /// The provider.
+    /// The provider; its [`Provider::provider_type`] is HELLO's `provider`.
     pub provider: Arc<dyn Provider>,
 }
 
 impl Integration {
-    /// An integration.
-    pub fn new(
-        integration_id: impl Into<String>,
-        provider_type: impl Into<String>,
-        provider: Arc<dyn Provider>,
-    ) -> Self {
+    /// An integration whose HELLO `provider` is the provider's own
+    /// [`Provider::provider_type`]. A blank type makes [`Connector::run`] fail at once.
+    pub fn of(integration_id: impl Into<String>, provider: Arc<dyn Provider>) -> Self {
         Self {
             integration_id: integration_id.into(),
-            provider_type: provider_type.into(),
             provider,
         }
+    }
+
+    /// The provider type HELLO sends: the provider's own.
+    pub fn provider_type(&self) -> &str {
+        self.provider.provider_type()
+    }
+}
+
+/// The error for an integration whose provider declares a blank type.
+fn blank_provider_type(integration_id: &str) -> ConnectorError {
+    ConnectorError::InvalidSetting {
+        key: "integration.providers[].type".to_owned(),
+        reason: format!(
+            "integration {integration_id} has no provider type: its provider's \
+             Provider::provider_type is blank; return the integration's type in APIM \
+             (for example `aws-api-gateway`)"
+        ),
     }
 }
 
@@ -58,7 +69,7 @@ impl Integration {
 /// use federation_connector::{Connector, Integration};
 ///
 /// let connector = Connector::new(&config.integration.connector, &config.system.proxy)?
-///     .with_integration(Integration::new("my-integration-id", "aws-api-gateway", provider));
+///     .with_integration(Integration::of("my-integration-id", provider));
 /// let status = connector.status(); // for a health endpoint
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>(); // e.g. fired on SIGTERM
 /// # drop(stop);
@@ -145,7 +156,7 @@ impl Connector {
     pub fn with_integration(mut self, integration: Integration) -> Self {
         let index = self
             .status
-            .register(&integration.integration_id, &integration.provider_type);
+            .register(&integration.integration_id, integration.provider_type());
         self.integrations.push((integration, index));
         self
     }
@@ -176,16 +187,16 @@ impl Connector {
         if let Some((blank, _)) = self
             .integrations
             .iter()
-            .find(|(i, _)| i.provider_type.trim().is_empty())
+            .find(|(i, _)| i.provider_type().trim().is_empty())
         {
-            return Err(crate::embed::no_provider_type(&blank.integration_id));
+            return Err(blank_provider_type(&blank.integration_id));
         }
         let token = CancellationToken::new();
         let mut channels = JoinSet::new();
         for (integration, status_index) in self.integrations {
             let ctx = Arc::new(ChannelContext {
+                provider_type: integration.provider_type().to_owned(),
                 integration_id: integration.integration_id,
-                provider_type: integration.provider_type,
                 provider: integration.provider,
                 limits: self.limits.clone(),
                 status: self.status.clone(),

@@ -33,6 +33,8 @@ pub(crate) struct Limits {
 /// One integration's shared state.
 pub(crate) struct ChannelContext {
     pub(crate) integration_id: String,
+    /// The provider's own [`Provider::provider_type`], read once when the channel starts
+    /// (HELLO's `provider`, log fields).
     pub(crate) provider_type: String,
     pub(crate) provider: Arc<dyn Provider>,
     pub(crate) limits: Limits,

@@ -300,11 +300,14 @@ async fn subscribe(
     subscription: &federation_core::Subscription,
     ctx: &ChannelContext,
 ) -> Reply {
+    // The one place a subscription's type is checked: a provider's `subscribe` is only called
+    // with a type its capabilities list, and the refusal names the provider's type.
     let outcome = async {
-        ctx.provider
+        let provider = &ctx.provider;
+        provider
             .capabilities()
-            .check(&ctx.provider_type, subscription)?;
-        ctx.provider.subscribe(api_id, subscription).await
+            .check(provider.provider_type(), subscription)?;
+        provider.subscribe(api_id, subscription).await
     }
     .await;
     match outcome {

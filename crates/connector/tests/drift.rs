@@ -52,7 +52,7 @@ async fn fetched_apis_are_remembered_and_changes_reported_after_discover() {
     config.drift.state_file = Some(state.display().to_string());
     let connector = Connector::new(&config, &ProxyConfig::default())
         .unwrap()
-        .with_integration(Integration::new("int-1", "memory", provider.clone()));
+        .with_integration(Integration::of("int-1", provider.clone()));
     let board = connector.drift();
     let (stop, task) = run(connector);
     sim.wait_connected("int-1", WAIT).await.unwrap();
@@ -106,6 +106,9 @@ struct Plain(Arc<MemoryProvider>);
 
 #[async_trait]
 impl Provider for Plain {
+    fn provider_type(&self) -> &str {
+        self.0.provider_type()
+    }
     async fn discover(&self, r: &DiscoverRequest, s: &ApiSink) -> Result<(), ProviderError> {
         self.0.discover(r, s).await
     }
@@ -127,11 +130,7 @@ async fn without_an_inventory_apis_gone_come_from_the_discover_preview() {
     let memory = Arc::new(MemoryProvider::with_sample_apis(2));
     let connector = Connector::new(&connector_config(&sim.endpoint()), &ProxyConfig::default())
         .unwrap()
-        .with_integration(Integration::new(
-            "int-1",
-            "memory",
-            Arc::new(Plain(memory.clone())),
-        ));
+        .with_integration(Integration::of("int-1", Arc::new(Plain(memory.clone()))));
     let board = connector.drift();
     assert!(board.state_file().is_none(), "no state file by default");
     let (stop, task) = run(connector);

@@ -80,12 +80,15 @@ fn for_controller_rejects_an_endpoint_that_is_not_a_url() {
     );
 }
 
-/// A provider that does not say its type.
+/// A provider whose type is blank.
 #[derive(Debug)]
 struct Untyped;
 
 #[async_trait]
 impl Provider for Untyped {
+    fn provider_type(&self) -> &str {
+        " "
+    }
     async fn discover(&self, _: &DiscoverRequest, _: &ApiSink) -> Result<(), ProviderError> {
         Ok(())
     }
@@ -102,7 +105,7 @@ impl Provider for Untyped {
 }
 
 #[tokio::test]
-async fn a_provider_without_a_type_is_refused_before_connecting() {
+async fn a_provider_with_a_blank_type_is_refused_before_connecting() {
     let simulator = simulator(&[("untyped", "memory")]).await;
     let connector = Connector::for_controller(simulator.endpoint(), TOKEN)
         .unwrap()
@@ -110,9 +113,14 @@ async fn a_provider_without_a_type_is_refused_before_connecting() {
     let error = within(connector.run(std::future::pending()))
         .await
         .unwrap_err();
+    assert!(
+        matches!(error, ConnectorError::InvalidSetting { .. }),
+        "{error}"
+    );
     let text = error.to_string();
     assert!(
-        text.contains("untyped") && text.contains("provider type"),
+        text.contains("integration untyped has no provider type")
+            && text.contains("Provider::provider_type is blank"),
         "{text}"
     );
     assert_eq!(

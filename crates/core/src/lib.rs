@@ -46,6 +46,9 @@
 //!
 //! #[async_trait]
 //! impl Provider for Hello {
+//!     fn provider_type(&self) -> &str {
+//!         "hello" // integration.providers[i].type, HELLO's provider, the factory's type
+//!     }
 //!     async fn discover(&self, request: &DiscoverRequest, sink: &ApiSink) -> Result<(), ProviderError> {
 //!         let api = Api::new("hello:v1", "hello", "Hello API").with_version("v1");
 //!         if request.selection.includes(&api.id) {
@@ -81,7 +84,7 @@ pub use model::{
 };
 pub use provider::{Capabilities, Depth, DiscoverRequest, Health, Provider, Selection};
 #[cfg(feature = "settings")]
-pub use registry::{ProviderContext, ProviderFactory, ProviderRegistry};
+pub use registry::{BuildError, ProviderContext, ProviderFactory, ProviderRegistry};
 pub use secret::Secret;
 #[cfg(feature = "settings")]
 pub use settings::ProviderSettings;

@@ -8,11 +8,20 @@
 //! |---|---|---|
 //! | `DISCOVER` | [`Provider::discover`] with [`Depth::Preview`] | the reply is due within 60 s; the connector stops listening at its deadline and replies with what arrived, marked partial |
 //! | `START_INGEST` | [`Provider::discover`] with [`Depth::Full`] and the selected ids | streamed into INGEST batches in the background after the reply |
-//! | `SUBSCRIBE` | [`Provider::subscribe`] | within 60 s |
+//! | `SUBSCRIBE` | [`Provider::subscribe`], only with a type [`Provider::capabilities`] lists | within 60 s |
 //! | `UNSUBSCRIBE` | [`Provider::revoke`] | within 60 s |
 //!
 //! Rules every provider keeps (the test kit checks them):
 //!
+//! - **Say the type once.** [`Provider::provider_type`] is required: the configured
+//!   `integration.providers[i].type`, HELLO's `provider`, and the factory's type are that one
+//!   string. The registry refuses to start a provider whose type differs from its factory's;
+//!   the connector refuses a blank one.
+//! - **Declare what you support; the connector refuses the rest.** Before calling
+//!   [`Provider::subscribe`] the connector checks the subscription's type against
+//!   [`Provider::capabilities`] and, for a type not listed (or none), replies with
+//!   [`ProviderError::UnsupportedSubscription`] naming the provider type. A provider does not
+//!   repeat the check: `subscribe` is only called with a supported type.
 //! - **Preview is cheap.** With [`Depth::Preview`] emit `uniqueId`, `id`, `name` and `version`
 //!   without fetching documents; with [`Depth::Full`] emit pages, plans and metadata too.
 //! - **Stream, don't collect.** Emit each API into the [`ApiSink`] as soon as it is ready. When
@@ -51,26 +60,37 @@ use crate::sink::ApiSink;
 pub trait Provider: Send + Sync + Debug + 'static {
     /// The provider type: the value of `integration.providers[i].type` and of HELLO's
     /// `provider` (for example `aws-api-gateway`), equal to the provider type of the
-    /// integration in APIM. Say it here once; the connector
-    /// (`Integration::of`), [`Provider::check_subscription`] and the test kit read it. The
-    /// default, `""`, means "not declared": the type must then be given to the connector.
-    fn provider_type(&self) -> &str {
-        ""
-    }
+    /// integration in APIM and to the `ProviderFactory::provider_type` of the factory that
+    /// builds this provider. Say it here once: the connector's `Integration::of` sends it in
+    /// HELLO and names it in refusals, the registry checks it against the factory's at start-up,
+    /// and the test kit reads it. A blank type is refused when the connector starts.
+    ///
+    /// There is no default: a provider that does not say its type does not compile.
+    ///
+    /// ```compile_fail,E0046
+    /// # use async_trait::async_trait;
+    /// # use federation_core::*;
+    /// #[derive(Debug)]
+    /// struct Untyped;
+    ///
+    /// #[async_trait]
+    /// impl Provider for Untyped {
+    ///     async fn discover(&self, _: &DiscoverRequest, _: &ApiSink) -> Result<(), ProviderError> {
+    ///         Ok(())
+    ///     }
+    ///     async fn subscribe(&self, _: &str, s: &Subscription) -> Result<SubscriptionResult, ProviderError> {
+    ///         Ok(SubscriptionResult::new(&s.gravitee_subscription_id))
+    ///     }
+    ///     async fn revoke(&self, _: &str, _: &Subscription) -> Result<(), ProviderError> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    fn provider_type(&self) -> &str;
 
-    /// `Ok` when `subscription` has a type [`Provider::capabilities`] lists, else the error to
-    /// reply with, naming [`Provider::provider_type`] and the supported types. Call it first in
-    /// [`Provider::subscribe`].
-    fn check_subscription(&self, subscription: &Subscription) -> Result<(), ProviderError> {
-        let name = match self.provider_type() {
-            "" => "this provider",
-            declared => declared,
-        };
-        self.capabilities().check(name, subscription)
-    }
-
-    /// What this provider can do. The connector refuses unsupported subscription types before
-    /// calling [`Provider::subscribe`]; a provider still checks them itself.
+    /// What this provider can do. The connector checks a `SUBSCRIBE`'s type against it
+    /// ([`Capabilities::check`], naming [`Provider::provider_type`]) and replies with the
+    /// refusal itself: [`Provider::subscribe`] is only called with a supported type.
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
     }
@@ -82,7 +102,8 @@ pub trait Provider: Send + Sync + Debug + 'static {
         sink: &ApiSink,
     ) -> Result<(), ProviderError>;
 
-    /// Issues a credential for `subscription` on the API whose provider id is `api_id`.
+    /// Issues a credential for `subscription` on the API whose provider id is `api_id`. The
+    /// connector calls it only when [`Provider::capabilities`] lists the subscription's type.
     async fn subscribe(
         &self,
         api_id: &str,
@@ -247,47 +268,24 @@ mod tests {
         assert!(!only.includes("b"));
     }
 
-    #[derive(Debug)]
-    struct Typed(&'static str);
-
-    #[async_trait]
-    impl Provider for Typed {
-        fn provider_type(&self) -> &str {
-            self.0
-        }
-        async fn discover(&self, _: &DiscoverRequest, _: &ApiSink) -> Result<(), ProviderError> {
-            Ok(())
-        }
-        async fn subscribe(
-            &self,
-            _: &str,
-            s: &Subscription,
-        ) -> Result<SubscriptionResult, ProviderError> {
-            self.check_subscription(s)?;
-            Ok(SubscriptionResult::new(&s.gravitee_subscription_id))
-        }
-        async fn revoke(&self, _: &str, _: &Subscription) -> Result<(), ProviderError> {
-            Ok(())
-        }
-    }
-
     #[test]
-    fn check_subscription_names_the_declared_type() {
+    fn the_refusal_names_the_provider_type_and_the_supported_types() {
         let jwt = Subscription {
             gravitee_subscription_id: "s".into(),
             subscription_type: Some(SubscriptionType::Jwt),
             ..Subscription::default()
         };
-        let error = Typed("acme-gateway").check_subscription(&jwt).unwrap_err();
+        let error = Capabilities::default()
+            .check("acme-gateway", &jwt)
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "acme-gateway supports API_KEY subscriptions only; this subscription is JWT"
         );
-        let error = Typed("").check_subscription(&jwt).unwrap_err().to_string();
-        assert!(
-            error.starts_with("this provider supports API_KEY"),
-            "{error}"
-        );
+        let both = Capabilities {
+            subscription_types: vec![SubscriptionType::ApiKey, SubscriptionType::Jwt],
+        };
+        assert!(both.check("acme-gateway", &jwt).is_ok());
     }
 
     #[test]

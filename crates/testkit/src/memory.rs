@@ -1,7 +1,8 @@
 //! [`MemoryProvider`]: a provider whose vendor is a map in memory.
 //!
 //! It keeps the whole provider contract (stable ids, preview vs full, idempotent subscribe and
-//! revoke, API-key only) and lets a test make it slow, failing or unhealthy, and count calls.
+//! revoke; its capabilities list API keys only, and the connector refuses other types before
+//! calling it) and lets a test make it slow, failing or unhealthy, and count calls.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -190,7 +191,6 @@ impl Provider for MemoryProvider {
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
         self.subscribe_calls.fetch_add(1, Ordering::SeqCst);
-        self.check_subscription(subscription)?;
         self.pause(&self.call_delay).await;
         let mut state = self.state();
         if let Some(message) = &state.fail_subscribe {

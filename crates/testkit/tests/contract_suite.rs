@@ -98,10 +98,14 @@ enum Breakage {
     RevokeNeedsMoreThanMetadata,
     /// Revoke of a key it does not hold fails with NotFound.
     RevokeUnknownFails,
-    /// Accepts any subscription type.
-    AcceptsEveryType,
-    /// Rejects unsupported types with a vague error.
-    VagueUnsupportedError,
+    /// Declares a blank provider type.
+    BlankType,
+    /// Lists no subscription type in its capabilities.
+    NoCapabilities,
+    /// Lists JWT only, while the fixture subscribes with API_KEY.
+    JwtOnly,
+    /// Lists API_KEY twice.
+    RepeatedCapability,
     /// Reports unhealthy.
     Unhealthy,
 }
@@ -164,8 +168,25 @@ impl Toy {
 
 #[async_trait]
 impl Provider for Toy {
+    fn provider_type(&self) -> &str {
+        if self.broken(Breakage::BlankType) {
+            ""
+        } else {
+            "toy"
+        }
+    }
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        let subscription_types = if self.broken(Breakage::NoCapabilities) {
+            vec![]
+        } else if self.broken(Breakage::JwtOnly) {
+            vec![SubscriptionType::Jwt]
+        } else if self.broken(Breakage::RepeatedCapability) {
+            vec![SubscriptionType::ApiKey, SubscriptionType::ApiKey]
+        } else {
+            vec![SubscriptionType::ApiKey]
+        };
+        Capabilities { subscription_types }
     }
 
     async fn discover(
@@ -201,18 +222,6 @@ impl Provider for Toy {
         _api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        if !self.broken(Breakage::AcceptsEveryType)
-            && let Err(err) = self.capabilities().check("toy", subscription)
-        {
-            if self.broken(Breakage::VagueUnsupportedError) {
-                return Err(ProviderError::UnsupportedSubscription {
-                    provider: "toy".into(),
-                    supported: "some".into(),
-                    requested: "other".into(),
-                });
-            }
-            return Err(err);
-        }
         let mut keys = self.keys();
         let id = &subscription.gravitee_subscription_id;
         if !self.broken(Breakage::NonIdempotentSubscribe)
@@ -332,15 +341,21 @@ async fn each_breakage_fails_its_rule() {
             &[Rule::RevokeUnknownSucceeds],
             "already revoked",
         ),
+        (BlankType, &[Rule::ProviderTypeDeclared], "is blank"),
         (
-            AcceptsEveryType,
-            &[Rule::UnsupportedSubscriptionRejected],
-            "succeeded",
+            NoCapabilities,
+            &[Rule::CapabilitiesDeclared],
+            "lists no subscription type",
         ),
         (
-            VagueUnsupportedError,
-            &[Rule::UnsupportedSubscriptionRejected],
-            "does not name",
+            JwtOnly,
+            &[Rule::CapabilitiesDeclared],
+            "the fixture subscribes with API_KEY, which capabilities() does not list (JWT)",
+        ),
+        (
+            RepeatedCapability,
+            &[Rule::CapabilitiesDeclared],
+            "lists API_KEY twice",
         ),
         (Unhealthy, &[Rule::HealthAnswers], "broken on purpose"),
     ];
@@ -414,6 +429,9 @@ async fn a_provider_that_hangs_fails_instead_of_hanging_the_suite() {
     struct Hangs;
     #[async_trait]
     impl Provider for Hangs {
+        fn provider_type(&self) -> &str {
+            "hangs"
+        }
         async fn discover(&self, _: &DiscoverRequest, _: &ApiSink) -> Result<(), ProviderError> {
             std::future::pending().await
         }

@@ -18,6 +18,9 @@ struct Forgetful(MemoryProvider);
 
 #[async_trait]
 impl Provider for Forgetful {
+    fn provider_type(&self) -> &str {
+        self.0.provider_type()
+    }
     async fn discover(&self, r: &DiscoverRequest, sink: &ApiSink) -> Result<(), ProviderError> {
         self.0.discover(r, sink).await
     }
@@ -77,6 +80,9 @@ async fn a_provider_without_inventory_skips_the_drift_rules() {
     struct Plain(MemoryProvider);
     #[async_trait]
     impl Provider for Plain {
+        fn provider_type(&self) -> &str {
+            self.0.provider_type()
+        }
         async fn discover(&self, r: &DiscoverRequest, s: &ApiSink) -> Result<(), ProviderError> {
             self.0.discover(r, s).await
         }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use federation_core::SubscriptionResult;
-use federation_example_provider_minimal::MinimalProvider;
+use federation_core::{ProviderFactory, SubscriptionResult};
+use federation_example_provider_minimal::{MinimalFactory, MinimalProvider};
 use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
 use federation_testkit::contract::{
     CredentialProbe, Fixture, Outcome, Rule, assert_provider_contract,
@@ -30,8 +30,10 @@ impl CredentialProbe for Probe {
 #[tokio::test]
 async fn keeps_every_rule_of_the_provider_contract() {
     let provider = Arc::new(MinimalProvider::default());
-    // No provider type in the fixture: the suite reads it from the provider.
-    let fixture = Fixture::new("orders", "standard").with_probe(Arc::new(Probe(provider.clone())));
+    // The type the provider must declare: its factory's.
+    let fixture = Fixture::new("orders", "standard")
+        .with_provider_type(MinimalFactory.provider_type())
+        .with_probe(Arc::new(Probe(provider.clone())));
     let report = assert_provider_contract(provider.as_ref(), &fixture).await;
     // Every rule passes, but the two optional drift inventory rules: this provider offers no
     // inventory, so they are skipped.

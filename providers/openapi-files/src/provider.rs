@@ -160,7 +160,6 @@ impl Provider for OpenApiFilesProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        self.capabilities().check(PROVIDER_TYPE, subscription)?;
         let subscription_id = subscription.gravitee_subscription_id.trim();
         if subscription_id.is_empty() {
             return Err(ProviderError::InvalidRequest(

@@ -285,9 +285,14 @@ async fn bad_subscriptions_are_refused_with_clear_errors() {
             "{bad_api}: {err}"
         );
     }
+    // OAUTH is not in the capabilities: the connector refuses it before calling subscribe,
+    // with this text.
     let mut oauth = subscription("s", "api-key");
     oauth.subscription_type = Some(SubscriptionType::Oauth);
-    let err = provider.subscribe(api, &oauth).await.unwrap_err();
+    let err = provider
+        .capabilities()
+        .check(provider.provider_type(), &oauth)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "openapi-files supports API_KEY subscriptions only; this subscription is OAUTH"
@@ -368,6 +373,7 @@ async fn the_factory_reads_plans_and_names_bad_keys() {
         settings,
     };
     let provider = factory.build(context).await.unwrap();
+    assert_eq!(provider.provider_type(), factory.provider_type());
     let apis = collect(provider.as_ref(), &DiscoverRequest::full(Selection::All))
         .await
         .unwrap();
@@ -426,7 +432,7 @@ async fn keeps_the_provider_contract() {
     let store = tempfile::tempdir().unwrap();
     let provider = Arc::new(provider_on(&specs(), &store.path().join("keys.json")));
     let fixture = Fixture::new("payments/openapi.json", "api-key")
-        .with_provider_type("openapi-files")
+        .with_provider_type(OpenApiFilesFactory.provider_type())
         .with_probe(Arc::new(Probe(provider.clone())));
     let report = assert_provider_contract(provider.as_ref(), &fixture).await;
     // Every rule passed, except the optional drift inventory rules (skipped: no inventory).

@@ -98,7 +98,7 @@ pub fn start(config: &ConnectorConfig, integrations: Vec<Integration>) -> Runnin
 /// A memory provider with `apis` sample APIs, as an integration.
 pub fn memory(id: &str, apis: usize) -> (Arc<MemoryProvider>, Integration) {
     let provider = Arc::new(MemoryProvider::with_sample_apis(apis));
-    let integration = Integration::new(id, "memory", provider.clone());
+    let integration = Integration::of(id, provider.clone());
     (provider, integration)
 }
 

@@ -21,6 +21,15 @@
 //! # }
 //! ```
 //!
+//! # What a provider declares, and what the connector does with it
+//!
+//! [`Rule::ProviderTypeDeclared`] checks that [`Provider::provider_type`] is not blank and, when
+//! the fixture names a type ([`Fixture::with_provider_type`], give it the factory's), that the
+//! two are equal: the agent refuses to start otherwise. [`Rule::CapabilitiesDeclared`] checks
+//! that [`Provider::capabilities`] lists the fixture's subscription type. Refusing a type the
+//! capabilities do not list is the connector's job, done before it calls
+//! [`Provider::subscribe`]; the suite therefore never calls `subscribe` with such a type.
+//!
 //! # What "the same subscription delivered twice yields one credential" means here
 //!
 //! This is the one definition; the `Provider` trait's documentation and the "Writing a
@@ -42,6 +51,7 @@
 //! The suite subscribes and revokes on the fixture's API with fresh `graviteeSubscriptionId`s
 //! (`contract-<rule>-<uuid>`), and revokes everything it created before returning.
 
+mod declared;
 mod discovery;
 mod drift;
 mod report;
@@ -95,9 +105,12 @@ pub struct Fixture {
     pub plan_id: String,
     /// The subscription type the provider supports and the suite subscribes with.
     pub subscription_type: SubscriptionType,
-    /// The provider type (for example `aws-api-gateway`). API metadata whose name contains it
-    /// is copied into the SUBSCRIBE metadata, as the controller does (APIM 4.9+). Unset, the
-    /// suite reads [`Provider::provider_type`]; set it only for a provider that declares none.
+    /// The provider type the provider must declare: its factory's
+    /// (`ProviderFactory::provider_type`), the value of `integration.providers[i].type`, for
+    /// example `aws-api-gateway`. [`Rule::ProviderTypeDeclared`] checks that
+    /// [`Provider::provider_type`] equals it. API metadata whose name contains it is copied into
+    /// the SUBSCRIBE metadata, as the controller does (APIM 4.9+). Unset, the suite checks only
+    /// that the declared type is not blank, and uses it.
     pub provider_type: Option<String>,
     /// Sees whether a credential works; without one, the revocation rules check only that the
     /// calls succeed.
@@ -131,7 +144,8 @@ impl Fixture {
         self
     }
 
-    /// Sets the provider type (see [`Fixture::provider_type`]).
+    /// Sets the provider type the provider must declare (see [`Fixture::provider_type`]), for
+    /// example `with_provider_type(MyFactory.provider_type())`.
     pub fn with_provider_type(mut self, provider_type: impl Into<String>) -> Self {
         self.provider_type = Some(provider_type.into());
         self
@@ -160,6 +174,21 @@ impl fmt::Debug for Fixture {
 /// Runs every rule against `provider` and reports each one. Never panics on the provider's
 /// behaviour; every provider call is bounded by [`Fixture::call_timeout`].
 pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> ContractReport {
+    let mut results: BTreeMap<Rule, Outcome> = BTreeMap::new();
+    let mut record = |rule: Rule, outcome: Outcome| {
+        results.insert(rule, outcome);
+    };
+
+    // What the provider declares: its type (checked against the fixture's before the fixture
+    // takes the declared one) and its capabilities.
+    record(
+        Rule::ProviderTypeDeclared,
+        declared::provider_type(provider, fixture),
+    );
+    record(
+        Rule::CapabilitiesDeclared,
+        declared::capabilities(provider, fixture),
+    );
     let declared = provider.provider_type();
     let with_type;
     let fixture = if fixture.provider_type.is_none() && !blank(declared) {
@@ -167,10 +196,6 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
         &with_type
     } else {
         fixture
-    };
-    let mut results: BTreeMap<Rule, Outcome> = BTreeMap::new();
-    let mut record = |rule: Rule, outcome: Outcome| {
-        results.insert(rule, outcome);
     };
 
     // Discovery: two previews and two full runs of everything.
@@ -282,10 +307,6 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
     record(
         Rule::ConcurrentSubscribeIdempotent,
         ctx.idempotent(true).await,
-    );
-    record(
-        Rule::UnsupportedSubscriptionRejected,
-        ctx.unsupported_types().await,
     );
     record(Rule::HealthAnswers, health_answers(provider).await);
     record(

@@ -6,6 +6,14 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Rule {
+    /// [`Provider::provider_type`](federation_core::Provider::provider_type) is non-blank, has
+    /// no surrounding spaces, and equals [`Fixture::provider_type`](super::Fixture::provider_type)
+    /// when the fixture names one (the factory's type).
+    ProviderTypeDeclared,
+    /// [`Provider::capabilities`](federation_core::Provider::capabilities) lists at least one
+    /// subscription type, none twice, including the fixture's: the connector refuses every
+    /// other type before calling `subscribe`, so a provider never sees one.
+    CapabilitiesDeclared,
     /// Preview and full discovery of everything succeed within the call timeout.
     DiscoverSucceeds,
     /// Within one discovery, no two APIs share an `id` or a `uniqueId`.
@@ -37,9 +45,6 @@ pub enum Rule {
     SubscribeIdempotent,
     /// The same subscription delivered twice at the same time leaves one working credential.
     ConcurrentSubscribeIdempotent,
-    /// Unsupported (or absent) subscription types fail with
-    /// `ProviderError::UnsupportedSubscription`, naming the requested and supported types.
-    UnsupportedSubscriptionRejected,
     /// `health()` answers within [`HEALTH_TIMEOUT`](super::HEALTH_TIMEOUT) and reports healthy.
     HealthAnswers,
     /// Drift inventory (when offered): `catalogue()` says every discovered API exists and an
@@ -53,6 +58,8 @@ pub enum Rule {
 impl Rule {
     /// Every rule, in the order the suite reports them.
     pub const ALL: &'static [Rule] = &[
+        Rule::ProviderTypeDeclared,
+        Rule::CapabilitiesDeclared,
         Rule::DiscoverSucceeds,
         Rule::IdsUnique,
         Rule::IdsStable,
@@ -68,7 +75,6 @@ impl Rule {
         Rule::RevokeUnknownSucceeds,
         Rule::SubscribeIdempotent,
         Rule::ConcurrentSubscribeIdempotent,
-        Rule::UnsupportedSubscriptionRejected,
         Rule::HealthAnswers,
         Rule::InventoryCatalogueConsistent,
         Rule::InventoryKeysWellFormed,
@@ -77,6 +83,8 @@ impl Rule {
     /// The rule's short name, as reports print it (`ids-stable`).
     pub fn name(self) -> &'static str {
         match self {
+            Rule::ProviderTypeDeclared => "provider-type-declared",
+            Rule::CapabilitiesDeclared => "capabilities-declared",
             Rule::DiscoverSucceeds => "discover-succeeds",
             Rule::IdsUnique => "ids-unique",
             Rule::IdsStable => "ids-stable",
@@ -92,7 +100,6 @@ impl Rule {
             Rule::RevokeUnknownSucceeds => "revoke-unknown-succeeds",
             Rule::SubscribeIdempotent => "subscribe-idempotent",
             Rule::ConcurrentSubscribeIdempotent => "concurrent-subscribe-idempotent",
-            Rule::UnsupportedSubscriptionRejected => "unsupported-subscription-rejected",
             Rule::HealthAnswers => "health-answers",
             Rule::InventoryCatalogueConsistent => "inventory-catalogue-consistent",
             Rule::InventoryKeysWellFormed => "inventory-keys-well-formed",

@@ -1,9 +1,7 @@
-//! The subscription rules: subscribe and revoke, idempotency, unsupported types.
+//! The subscription rules: subscribe and revoke, idempotency.
 
 use federation_core::model::StringMap;
-use federation_core::{
-    Provider, ProviderError, Subscription, SubscriptionResult, SubscriptionType,
-};
+use federation_core::{Provider, Subscription, SubscriptionResult, SubscriptionType};
 
 use super::{Fixture, Outcome, Rule, blank, timed, verdict};
 
@@ -231,60 +229,6 @@ impl SubscribeContext<'_> {
                     "after revoking, the {which} delivery's credential still works (a leaked \
                      credential)"
                 ));
-            }
-        }
-        verdict(problems)
-    }
-
-    pub(super) async fn unsupported_types(&self) -> Outcome {
-        let rule = Rule::UnsupportedSubscriptionRejected;
-        let supported = self.provider.capabilities().subscription_types;
-        if supported.is_empty() {
-            return Outcome::Failed("capabilities() lists no subscription type".to_owned());
-        }
-        let candidates = [
-            Some(SubscriptionType::ApiKey),
-            Some(SubscriptionType::Oauth),
-            Some(SubscriptionType::Jwt),
-            None,
-        ];
-        let mut problems = Vec::new();
-        for requested in candidates
-            .into_iter()
-            .filter(|t| t.is_none_or(|t| !supported.contains(&t)))
-        {
-            let spelling = requested.map_or("none", SubscriptionType::as_str);
-            let subscription = self.subscription(rule, requested);
-            let call = self.provider.subscribe(&self.fixture.api_id, &subscription);
-            match tokio::time::timeout(self.fixture.call_timeout, call).await {
-                Err(_) => problems.push(format!("subscribe of type {spelling} did not answer")),
-                Ok(Ok(result)) => {
-                    problems.push(format!(
-                        "subscribe of unsupported type {spelling} succeeded"
-                    ));
-                    self.cleanup(&subscription.gravitee_subscription_id, &[&result])
-                        .await;
-                }
-                Ok(Err(err @ ProviderError::UnsupportedSubscription { .. })) => {
-                    let text = err.to_string();
-                    let declared = self.provider.provider_type();
-                    let unnamed: Vec<&str> = supported
-                        .iter()
-                        .map(|t| t.as_str())
-                        .chain([spelling])
-                        .chain((!blank(declared)).then_some(declared))
-                        .filter(|name| !text.contains(name))
-                        .collect();
-                    if !unnamed.is_empty() {
-                        problems.push(format!(
-                            "the error for type {spelling} ({text:?}) does not name {unnamed:?}"
-                        ));
-                    }
-                }
-                Ok(Err(err)) => problems.push(format!(
-                    "subscribe of type {spelling} failed with {:?}, not UnsupportedSubscription",
-                    err.details()
-                )),
             }
         }
         verdict(problems)
