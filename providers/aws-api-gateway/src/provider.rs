@@ -169,7 +169,6 @@ impl Provider for AwsApiGatewayProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        self.capabilities().check(PROVIDER_TYPE, subscription)?;
         self.subscribe_api_key(api_id, subscription).await
     }
 

@@ -573,18 +573,16 @@ async fn denied_create_names_the_iam_action() {
     );
 }
 
+/// Only `API_KEY` subscriptions reach `subscribe`: the connector checks the type against
+/// `capabilities()` first.
 #[tokio::test]
-async fn oauth_and_missing_plan_are_rejected() {
+async fn a_subscription_without_a_plan_is_rejected() {
     let moto = shared_moto().await;
     let provider = provider(&moto.endpoint(), REGION, &[]);
-    let mut oauth = subscription("sub-oauth", "plan");
-    oauth.subscription_type = Some(SubscriptionType::Oauth);
-    let err = provider.subscribe("pets1:prod", &oauth).await.unwrap_err();
-    assert!(
-        matches!(err, ProviderError::UnsupportedSubscription { .. }),
-        "{err:?}"
+    assert_eq!(
+        provider.capabilities().subscription_types,
+        [SubscriptionType::ApiKey]
     );
-    assert!(err.to_string().contains("API_KEY"), "{err}");
 
     let mut no_plan = subscription("sub-no-plan", "");
     no_plan.metadata = None;
