@@ -24,9 +24,9 @@
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
 //! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
 //!
-//! See [`settings::AwsSettings`]; every key is in [`settings::CONFIG_KEYS`].
+//! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
-//! ## The mapping (`aws-mapping.md`)
+//! ## The mapping (`docs/reference/aws-api-gateway.md`, "Our mapping")
 //!
 //! One federated API per REST API **stage** (a usage plan, the OpenAPI export and the invoke URL
 //! are all per stage):

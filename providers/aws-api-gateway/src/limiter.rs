@@ -2,9 +2,10 @@
 //!
 //! AWS allows **10 requests per second with a burst of 40** per account (and region) across all
 //! control-plane operations, and **5 per second** for `CreateApiKey` / `DeleteApiKey`
-//! (`aws-facts.md` C.1). [`CallBudget`] holds one [`TokenBucket`] per budget plus a semaphore that
-//! bounds calls in flight; every AWS call of the provider goes through it, so a large account is
-//! walked at close to the quota instead of in a storm of 429s.
+//! (`docs/reference/aws-api-gateway.md`, "Quotas and limits"). [`CallBudget`] holds one
+//! [`TokenBucket`] per budget plus a semaphore that bounds calls in flight; every AWS call of the
+//! provider goes through it, so a large account is walked at close to the quota instead of in a
+//! storm of 429s.
 //!
 //! A token bucket that is empty hands out *reservations*: the token count goes negative and each
 //! caller sleeps until its own token has accrued, which queues callers fairly without a lock held

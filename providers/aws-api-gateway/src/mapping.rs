@@ -1,4 +1,5 @@
-//! The mapping contract (`aws-mapping.md`): AWS objects → federated [`Api`]s, as pure functions.
+//! The mapping contract (`docs/reference/aws-api-gateway.md`, "Our mapping"): AWS objects →
+//! federated [`Api`]s, as pure functions.
 //!
 //! One federated API per REST API *stage*: `id` = `{restApiId}:{stageName}`, `uniqueId` =
 //! `[{account}:]{region}:{restApiId}:{stageName}`, one `API_KEY` plan per usage plan referencing
