@@ -164,7 +164,7 @@ pub async fn discover_with(
     };
     let collected = Mutex::new(Collected::default());
     provider
-        .walk(&request, true, None, Some(&collected))
+        .discover_targets(&request, true, None, Some(&collected))
         .await?;
     let collected = collected
         .into_inner()
