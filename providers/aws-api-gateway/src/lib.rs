@@ -101,25 +101,23 @@
 //! proxy in front of moto that injects real-looking 429s, enforces AWS's quota, pages list
 //! responses (moto never pages), denies chosen operations, and counts calls by operation.
 
-pub mod discovery;
-pub mod error;
+mod discovery;
+mod error;
 mod factory;
 mod inventory;
-pub mod limiter;
-pub mod mapping;
+mod limiter;
+mod mapping;
 pub mod operator;
 mod paging;
-pub mod plans;
+mod plans;
 mod provider;
-pub mod settings;
+mod settings;
 mod stage_cache;
-pub mod subscription;
+mod subscription;
 mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::AwsError;
 pub use factory::AwsApiGatewayFactory;
 pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
 pub use settings::AwsSettings;
-pub use target::{AWS_CALL_DURATION, AWS_CALLS};

@@ -21,7 +21,8 @@ pub use federation_core::table::OutputFormat;
 use federation_core::{Api, DiscoverRequest, ProviderError, ProviderSettings, Selection};
 use serde::Serialize;
 
-use crate::discovery::{Collected, SkippedStage, get_export, get_stages, list_rest_apis};
+pub use crate::discovery::SkippedStage;
+use crate::discovery::{Collected, get_export, get_stages, list_rest_apis};
 use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;

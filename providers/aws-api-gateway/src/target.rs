@@ -231,9 +231,9 @@ impl Target {
 
 /// AWS calls, by `operation` and `outcome` (`success`, `throttled`, `transient_error`, `error`);
 /// retried attempts count once each.
-pub const AWS_CALLS: &str = "federation_aws_calls_total";
+pub(crate) const AWS_CALLS: &str = "federation_aws_calls_total";
 /// Duration of each AWS call attempt, by `operation`.
-pub const AWS_CALL_DURATION: &str = "federation_aws_call_duration_seconds";
+pub(crate) const AWS_CALL_DURATION: &str = "federation_aws_call_duration_seconds";
 
 fn count_call(operation: &'static str, outcome: &'static str) {
     static DESCRIBED: std::sync::Once = std::sync::Once::new();
