@@ -6,7 +6,7 @@
 //! |---|---|
 //! | preview, usage-plan mode | `GetRestApis` + `GetUsagePlans` (paged, 500 a page): about 3 calls for 1,000 APIs |
 //! | full, usage-plan mode | the above + `GetExport` per selected stage: the usage plans name the stages, so no `GetStages` |
-//! | preview, `acceptApiWithoutUsagePlan` | the above + `GetStages` per REST API whose stage list is not in the [`StageCache`] (or older than `stageCacheMaxAgeSeconds`) |
+//! | preview, `acceptApiWithoutUsagePlan` | the above + `GetStages` per REST API whose stage list is not in the target's [`StageCache`](crate::stage_cache::StageCache) (or older than `stageCacheMaxAgeSeconds`) |
 //! | full, `acceptApiWithoutUsagePlan` | the preview's calls + `GetExport` per selected stage |
 //! | operator `discover` (explain) | `GetStages` per REST API, always fetched, + `GetExport` per selected stage when full |
 //!
@@ -18,11 +18,15 @@
 //! before its export: its `GetExport` fails, and the API is ingested without its page and with a
 //! warning, like any failed export. The stage cache keeps what a walk learned even when the walk
 //! is cut (DISCOVER's deadline drops it), so the next discovery continues where it stopped.
+//!
+//! The usage plan ids a discovery sees are remembered on their target
+//! ([`PlanCache::remember`](crate::plans::PlanCache::remember)): a SUBSCRIBE that names no
+//! region goes to the target holding its plan. Every list call pages with
+//! [`Cursor`](crate::paging::Cursor).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use federation_core::{Api, ApiSink, Depth, ProviderError, Selection};
 use futures_util::StreamExt;
@@ -31,11 +35,9 @@ use serde::Serialize;
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::mapping::{Location, RestApi, StageApi, UsagePlan, api_id, split_api_id};
+use crate::paging::{Cursor, PAGE_LIMIT};
+use crate::stage_cache::StageInfo;
 use crate::target::Target;
-
-/// The page size used for every paged list (AWS's maximum).
-pub const PAGE_LIMIT: i32 = 500;
-const MAX_PAGES: usize = 10_000;
 
 /// A stage discovery left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,21 +57,21 @@ pub struct SkippedStage {
     pub reason: String,
 }
 
-/// What a walk collects besides streaming (for the operator `discover` tool).
+/// What a discovery collects besides streaming (for the operator `discover` tool).
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
-    pub apis: Vec<Api>,
-    pub skipped: Vec<SkippedStage>,
-    pub warnings: Vec<String>,
+    pub(crate) apis: Vec<Api>,
+    pub(crate) skipped: Vec<SkippedStage>,
+    pub(crate) warnings: Vec<String>,
 }
 
-/// Where a walk's results go.
-pub(crate) struct Output<'a> {
-    pub sink: Option<&'a ApiSink>,
-    pub collected: Option<&'a Mutex<Collected>>,
+/// Where a discovery's results go.
+pub(crate) struct DiscoveryOutput<'a> {
+    pub(crate) sink: Option<&'a ApiSink>,
+    pub(crate) collected: Option<&'a Mutex<Collected>>,
 }
 
-impl Output<'_> {
+impl DiscoveryOutput<'_> {
     async fn emit(&self, api: Api) -> Result<(), ProviderError> {
         if let Some(collected) = self.collected {
             lock(collected).apis.push(api.clone());
@@ -111,15 +113,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What to walk.
+/// What to discover, and how.
 #[derive(Debug, Clone)]
-pub(crate) struct WalkOptions {
-    pub depth: Depth,
-    pub selection: Selection,
-    pub accept_without_plan: bool,
+pub(crate) struct DiscoveryOptions {
+    pub(crate) depth: Depth,
+    pub(crate) selection: Selection,
+    pub(crate) accept_without_plan: bool,
     /// Also fetch every API's stages to explain skipped ones (operator tool).
-    pub explain: bool,
-    pub concurrency: usize,
+    pub(crate) explain: bool,
+    pub(crate) concurrency: usize,
 }
 
 /// Lists every REST API (paged).
@@ -186,42 +188,6 @@ pub(crate) async fn list_usage_plans(target: &Target) -> Result<Vec<UsagePlan>, 
     }
 }
 
-/// The `position` cursor of AWS's paged list calls. It ends on the last page (no position),
-/// and also on a position already seen or after `MAX_PAGES` pages, so a misbehaving endpoint
-/// cannot make a walk loop for ever.
-#[derive(Debug, Default)]
-pub(crate) struct Cursor {
-    position: Option<String>,
-    seen: HashSet<String>,
-    pages: usize,
-}
-
-impl Cursor {
-    /// The `position` to send for the next page (`None` for the first).
-    pub(crate) fn position(&self) -> Option<String> {
-        self.position.clone()
-    }
-
-    /// Records a page's returned `position`; false when there is no next page.
-    pub(crate) fn advance(&mut self, next: Option<&str>) -> bool {
-        self.pages += 1;
-        match next {
-            Some(next)
-                if !next.is_empty()
-                    && self.pages < MAX_PAGES
-                    && self.seen.insert(next.to_owned()) =>
-            {
-                self.position = Some(next.to_owned());
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// A stage: name and description.
-type StageInfo = (String, Option<String>);
-
 /// The stages of a REST API (not paged: at most 10).
 pub(crate) async fn get_stages(
     target: &Target,
@@ -249,75 +215,6 @@ pub(crate) async fn get_stages(
         .collect();
     out.sort();
     Ok(out)
-}
-
-/// Stage lists per REST API, kept between walks for at most `max_age` (`0`: nothing is kept).
-///
-/// Only what `GetStages` said is kept; entries of REST APIs that are gone from `GetRestApis`,
-/// and expired entries, are dropped at the start of each walk, so the cache never holds more
-/// than one list per existing REST API.
-#[derive(Debug)]
-pub(crate) struct StageCache {
-    max_age: Duration,
-    entries: Mutex<HashMap<String, CachedStages>>,
-}
-
-#[derive(Debug)]
-struct CachedStages {
-    read_at: Instant,
-    stages: Arc<[StageInfo]>,
-}
-
-impl StageCache {
-    /// An empty cache whose entries live `max_age`.
-    pub(crate) fn new(max_age: Duration) -> Self {
-        Self {
-            max_age,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// How long entries live.
-    pub(crate) fn max_age(&self) -> Duration {
-        self.max_age
-    }
-
-    /// The stage list of `rest_api_id`, when read less than `max_age` ago.
-    fn fresh(&self, rest_api_id: &str) -> Option<Arc<[StageInfo]>> {
-        lock(&self.entries)
-            .get(rest_api_id)
-            .filter(|e| e.read_at.elapsed() < self.max_age)
-            .map(|e| e.stages.clone())
-    }
-
-    fn store(&self, rest_api_id: &str, stages: Arc<[StageInfo]>) {
-        if self.max_age.is_zero() {
-            return;
-        }
-        lock(&self.entries).insert(
-            rest_api_id.to_owned(),
-            CachedStages {
-                read_at: Instant::now(),
-                stages,
-            },
-        );
-    }
-
-    fn forget(&self, rest_api_id: &str) {
-        lock(&self.entries).remove(rest_api_id);
-    }
-
-    /// Keeps only fresh entries of REST APIs in `existing`.
-    fn retain(&self, existing: &HashSet<&str>) {
-        let max_age = self.max_age;
-        lock(&self.entries)
-            .retain(|id, e| existing.contains(id.as_str()) && e.read_at.elapsed() < max_age);
-    }
-
-    /// The number of stage lists held.
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.entries).len()
-    }
 }
 
 /// How far a walk that needs stage lists got; logs it when the walk ends early (the sink
@@ -423,15 +320,15 @@ pub(crate) async fn get_export(
     })
 }
 
-/// Walks one target. `on_plans` sees every usage plan id found (subscribe routing).
-pub(crate) async fn walk_target(
+/// Discovers one target. The usage plan ids found are remembered on the target, for the
+/// routing of subscriptions that name no region.
+pub(crate) async fn discover_target(
     target: &Target,
-    options: &WalkOptions,
-    out: &Output<'_>,
-    on_plans: &(dyn Fn(&[UsagePlan]) + Send + Sync),
+    options: &DiscoveryOptions,
+    out: &DiscoveryOutput<'_>,
 ) -> Result<(), ProviderError> {
     let (rest_apis, plans) = tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
-    on_plans(&plans);
+    target.plans.remember(plans.iter().map(|p| p.id.as_str()));
     let location = Location {
         region: &target.region,
         account: target.account.as_deref(),
@@ -538,7 +435,7 @@ pub(crate) async fn walk_target(
     // would defeat the `Send` proof of the provider's boxed future.
     let pending: Vec<_> = candidates
         .into_iter()
-        .map(|rest| walk_rest_api(context, rest))
+        .map(|rest| discover_rest_api(context, rest))
         .collect();
     let mut results = futures_util::stream::iter(pending).buffered(options.concurrency.max(1));
     while let Some(apis) = results.next().await {
@@ -552,14 +449,14 @@ pub(crate) async fn walk_target(
     Ok(())
 }
 
-/// What every REST API of a walk shares.
+/// What every REST API of a discovery shares.
 struct RestApiContext<'a> {
     target: &'a Target,
     location: Location<'a>,
-    options: &'a WalkOptions,
+    options: &'a DiscoveryOptions,
     by_stage: &'a HashMap<(&'a str, &'a str), Vec<&'a UsagePlan>>,
     stages_of: &'a HashMap<&'a str, BTreeSet<&'a str>>,
-    out: &'a Output<'a>,
+    out: &'a DiscoveryOutput<'a>,
     /// Set when stage lists are read (`GetStages` or the cache); `None` when the usage plans
     /// name the stages.
     progress: Option<&'a Progress<'a>>,
@@ -594,7 +491,7 @@ async fn stage_list(
 
 /// One REST API: its stages (listed, or named by the usage plans), the skip decisions, and (at
 /// full depth) the exports.
-async fn walk_rest_api(
+async fn discover_rest_api(
     ctx: &RestApiContext<'_>,
     rest: &RestApi,
 ) -> Result<Vec<Api>, ProviderError> {

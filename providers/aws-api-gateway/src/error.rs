@@ -17,18 +17,18 @@ use federation_core::ProviderError;
 
 /// An AWS API Gateway operation, with what IAM calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// The API name (`GetRestApis`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The IAM action (`apigateway:GET`).
-    pub action: &'static str,
+    pub(crate) action: &'static str,
     /// The IAM resource (`arn:aws:apigateway:eu-west-1::/restapis`).
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 impl Operation {
     /// An operation on `path` (`/restapis/abc/stages`) in `region`.
-    pub fn new(name: &'static str, method: &'static str, region: &str, path: &str) -> Self {
+    pub(crate) fn new(name: &'static str, method: &'static str, region: &str, path: &str) -> Self {
         let action = match method {
             "GET" => "apigateway:GET",
             "POST" => "apigateway:POST",
@@ -44,13 +44,13 @@ impl Operation {
     }
 
     /// `apigateway:POST on arn:aws:apigateway:eu-west-1::/apikeys`.
-    pub fn grant(&self) -> String {
+    pub(crate) fn grant(&self) -> String {
         format!("{} on {}", self.action, self.resource)
     }
 }
 
 /// The ARN partition of a region.
-pub fn partition_of(region: &str) -> &'static str {
+pub(crate) fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
@@ -63,7 +63,7 @@ pub fn partition_of(region: &str) -> &'static str {
 /// An AWS call that failed for good.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AwsError {
+pub(crate) enum AwsError {
     /// IAM denied the call.
     #[error(
         "{operation} in {region} was denied: grant {grant} to the agent's IAM identity ({message})"
@@ -138,17 +138,17 @@ pub enum AwsError {
 
 impl AwsError {
     /// Whether AWS said the object does not exist.
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
 
     /// Whether IAM denied the call.
-    pub fn is_access_denied(&self) -> bool {
+    pub(crate) fn is_access_denied(&self) -> bool {
         matches!(self, Self::AccessDenied { .. })
     }
 
     /// Whether AWS reported a conflict.
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         matches!(self, Self::Conflict { .. })
     }
 }

@@ -16,15 +16,14 @@ use async_trait::async_trait;
 use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{Inventory, ProviderError};
 
-use crate::discovery::{Cursor, PAGE_LIMIT, get_stages, list_rest_apis, list_usage_plans};
+use crate::discovery::{get_stages, list_rest_apis, list_usage_plans};
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::mapping::{api_id, split_api_id};
+use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::provider::AwsApiGatewayProvider;
+use crate::subscription::KEY_PREFIX;
 use crate::target::Target;
-
-/// The prefix of the keys `subscribe` creates ([`crate::subscription::key_name`]).
-const KEY_PREFIX: &str = "gravitee-";
 
 #[async_trait]
 impl Inventory for AwsApiGatewayProvider {

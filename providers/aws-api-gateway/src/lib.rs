@@ -24,9 +24,9 @@
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
 //! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
 //!
-//! See [`settings::AwsSettings`]; every key is in [`settings::CONFIG_KEYS`].
+//! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
-//! ## The mapping (`aws-mapping.md`)
+//! ## The mapping (`docs/reference/aws-api-gateway.md`, "Our mapping")
 //!
 //! One federated API per REST API **stage** (a usage plan, the OpenAPI export and the invoke URL
 //! are all per stage):
@@ -47,35 +47,44 @@
 //! 1,000 APIs); a full ingest adds one `GetExport` per selected stage, since the usage plans
 //! name the stages. With `acceptApiWithoutUsagePlan` each REST API's stage list (`GetStages`) is
 //! needed too; it is kept for `stageCacheMaxAgeSeconds`, so a discovery cut by its deadline is
-//! continued by the next one. See [`discovery`].
+//! continued by the next one. See `discovery.rs`; the stage lists are kept on each target
+//! (`stage_cache.rs`, `target.rs`), and every list call pages through one cursor (`paging.rs`).
 //!
 //! Subscribing first checks that the usage plan still covers the stage and that the stage
-//! exists (a key on that plan opens all its APIs; see [`plans`]), then creates an enabled key
-//! `gravitee-{graviteeSubscriptionId}` (`CreateApiKey`) and attaches it to the usage plan
-//! (`CreateUsagePlanKey`); the reply carries the key value and the metadata revoking needs
-//! (`apiKeyId`, `usagePlanId`, `region`, plus `account`/`roleArn` in multi-account mode). The
+//! exists (a key on that plan opens all its APIs; the usage plans are cached per target,
+//! `plans.rs`), then creates an enabled key `gravitee-{graviteeSubscriptionId}`
+//! (`CreateApiKey`) and attaches it to the usage plan (`CreateUsagePlanKey`); the reply carries
+//! the key value and the metadata revoking needs (`apiKeyId`, `usagePlanId`, `region`, plus
+//! `account`/`roleArn` in multi-account mode). The
 //! same subscription twice gets the same key, also when two replicas of the agent receive it at
 //! once (with `GetApiKeys` granted). Revoking deletes every key named for the subscription; a key
-//! already gone is success. Only `API_KEY` subscriptions are supported. See [`subscription`].
+//! already gone is success. Only `API_KEY` subscriptions are supported (the connector checks a
+//! subscription's type against the provider's capabilities before calling it). See
+//! `subscription/`: `mod.rs` (subscribe, revoke), `routing.rs` (which target), `coverage.rs` (the
+//! plan still covers the stage), `keys.rs` (the AWS key calls), `race.rs` (replicas converging
+//! on one key), `issued.rs` (the process's cache), `metadata.rs` (the reply's metadata).
 //!
 //! ## Quotas, retries and errors
 //!
 //! AWS allows 10 control-plane requests per second (burst 40) per account, and 5 per second for
-//! `CreateApiKey`/`DeleteApiKey`. Every call goes through a token bucket per account and region
-//! and a concurrency bound ([`limiter`]), so a large account is walked near the quota without a
-//! storm of 429s. The SDK's own retries are off; ours retry `TooManyRequestsException` with
-//! exponential backoff and jitter, honour `Retry-After` (the SDK does not) and pause the whole
-//! bucket; no API is dropped because of throttling (the walk fails loudly if AWS keeps
-//! throttling past `maxRetries`). Access denied names the IAM action and resource to grant
+//! `CreateApiKey`/`DeleteApiKey` (`docs/reference/aws-api-gateway.md`, "Quotas and limits").
+//! Every call goes through a token bucket per account and region and a concurrency bound
+//! (`limiter.rs`, used by each target's call loop in `target.rs`), so a large account is walked
+//! near the quota without a storm of 429s. The SDK's own retries are off; ours retry
+//! `TooManyRequestsException` with exponential backoff and jitter, honour `Retry-After` (the SDK
+//! does not; `docs/reference/aws-api-gateway.md`, "SDK behaviour") and pause the whole bucket;
+//! no API is dropped because of throttling (the walk fails loudly if AWS keeps throttling past
+//! `maxRetries`). Access denied names the IAM action and resource to grant
 //! (`apigateway:POST on arn:aws:apigateway:eu-west-1::/apikeys`). No key value or AWS secret is
 //! ever logged or put in an error.
 //!
 //! ## Catalogue drift
 //!
-//! The provider implements the optional drift inventory (`federation_core::Inventory`): which
-//! ingested stages still exist, each usage plan's stages, and the `gravitee-*` keys with their
-//! usage plans (this last part needs `apigateway:GET` on `/apikeys` and `/usageplans/*/keys`,
-//! absent from the minimum policy; without them the drift report says so).
+//! The provider implements the optional drift inventory (`federation_core::Inventory`,
+//! `inventory.rs`): which ingested stages still exist, each usage plan's stages, and the
+//! `gravitee-*` keys with their usage plans (this last part needs `apigateway:GET` on `/apikeys`
+//! and `/usageplans/*/keys`, absent from the minimum policy; without them the drift report says
+//! so).
 //!
 //! ## Operator tools
 //!
@@ -92,23 +101,23 @@
 //! proxy in front of moto that injects real-looking 429s, enforces AWS's quota, pages list
 //! responses (moto never pages), denies chosen operations, and counts calls by operation.
 
-pub mod discovery;
-pub mod error;
+mod discovery;
+mod error;
 mod factory;
 mod inventory;
-pub mod limiter;
-pub mod mapping;
+mod limiter;
+mod mapping;
 pub mod operator;
-pub mod plans;
+mod paging;
+mod plans;
 mod provider;
-pub mod settings;
-pub mod subscription;
+mod settings;
+mod stage_cache;
+mod subscription;
 mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::AwsError;
 pub use factory::AwsApiGatewayFactory;
 pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
 pub use settings::AwsSettings;
-pub use target::{AWS_CALL_DURATION, AWS_CALLS};

@@ -2,9 +2,10 @@
 //!
 //! AWS allows **10 requests per second with a burst of 40** per account (and region) across all
 //! control-plane operations, and **5 per second** for `CreateApiKey` / `DeleteApiKey`
-//! (`aws-facts.md` C.1). [`CallBudget`] holds one [`TokenBucket`] per budget plus a semaphore that
-//! bounds calls in flight; every AWS call of the provider goes through it, so a large account is
-//! walked at close to the quota instead of in a storm of 429s.
+//! (`docs/reference/aws-api-gateway.md`, "Quotas and limits"). [`CallBudget`] holds one
+//! [`TokenBucket`] per budget plus a semaphore that bounds calls in flight; every AWS call of the
+//! provider goes through it, so a large account is walked at close to the quota instead of in a
+//! storm of 429s.
 //!
 //! A token bucket that is empty hands out *reservations*: the token count goes negative and each
 //! caller sleeps until its own token has accrued, which queues callers fairly without a lock held
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 
 /// A token bucket: `rate` tokens per second, at most `burst` saved up.
 #[derive(Debug)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate: f64,
     burst: f64,
     state: Mutex<BucketState>,
@@ -33,7 +34,7 @@ struct BucketState {
 
 impl TokenBucket {
     /// A full bucket.
-    pub fn new(rate: f64, burst: u32) -> Self {
+    pub(crate) fn new(rate: f64, burst: u32) -> Self {
         let burst = f64::from(burst.max(1));
         Self {
             rate: rate.max(f64::MIN_POSITIVE),
@@ -47,7 +48,7 @@ impl TokenBucket {
 
     /// Takes one token now and returns how long the caller must wait before using it (zero when
     /// a token was available).
-    pub fn reserve(&self) -> Duration {
+    pub(crate) fn reserve(&self) -> Duration {
         let mut state = self.lock();
         let now = Instant::now();
         self.refill(&mut state, now);
@@ -60,8 +61,10 @@ impl TokenBucket {
         }
     }
 
-    /// Takes a token if one is there now (a server enforcing a quota: no token, no service).
-    pub fn try_take(&self) -> bool {
+    /// Takes a token if one is there now (a server enforcing a quota: no token, no service;
+    /// the test harness's quota proxy).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn try_take(&self) -> bool {
         let mut state = self.lock();
         let now = Instant::now();
         self.refill(&mut state, now);
@@ -74,7 +77,7 @@ impl TokenBucket {
     }
 
     /// Waits for a token.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         let wait = self.reserve();
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -82,7 +85,7 @@ impl TokenBucket {
     }
 
     /// Empties the bucket and stops refilling for `delay` (the server said `Retry-After`).
-    pub fn pause(&self, delay: Duration) {
+    pub(crate) fn pause(&self, delay: Duration) {
         let mut state = self.lock();
         let resume = Instant::now() + delay;
         if resume > state.updated {
@@ -111,7 +114,7 @@ impl TokenBucket {
 
 /// Which budget an operation draws on besides the overall one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperationClass {
+pub(crate) enum OperationClass {
     /// Reads and `CreateUsagePlanKey`: the overall budget only.
     General,
     /// `CreateApiKey` and `DeleteApiKey`: their own 5 rps budget too.
@@ -120,7 +123,7 @@ pub enum OperationClass {
 
 /// The call budget of one account and region.
 #[derive(Debug, Clone)]
-pub struct CallBudget {
+pub(crate) struct CallBudget {
     overall: Arc<TokenBucket>,
     api_keys: Arc<TokenBucket>,
     in_flight: Arc<Semaphore>,
@@ -129,7 +132,13 @@ pub struct CallBudget {
 impl CallBudget {
     /// A budget of `rps` (burst `burst`) overall, `key_rps` (burst `key_burst`) for API key
     /// writes, and at most `concurrency` calls in flight.
-    pub fn new(rps: f64, burst: u32, key_rps: f64, key_burst: u32, concurrency: usize) -> Self {
+    pub(crate) fn new(
+        rps: f64,
+        burst: u32,
+        key_rps: f64,
+        key_burst: u32,
+        concurrency: usize,
+    ) -> Self {
         Self {
             overall: Arc::new(TokenBucket::new(rps, burst)),
             api_keys: Arc::new(TokenBucket::new(key_rps, key_burst)),
@@ -138,7 +147,7 @@ impl CallBudget {
     }
 
     /// Waits until a call of `class` may be sent; the permit bounds concurrency until dropped.
-    pub async fn admit(&self, class: OperationClass) -> Option<OwnedSemaphorePermit> {
+    pub(crate) async fn admit(&self, class: OperationClass) -> Option<OwnedSemaphorePermit> {
         let permit = self.in_flight.clone().acquire_owned().await.ok();
         if class == OperationClass::ApiKeyWrite {
             self.api_keys.acquire().await;
@@ -148,7 +157,7 @@ impl CallBudget {
     }
 
     /// Backs every caller off for `delay` after a throttling answer.
-    pub fn pause(&self, class: OperationClass, delay: Duration) {
+    pub(crate) fn pause(&self, class: OperationClass, delay: Duration) {
         self.overall.pause(delay);
         if class == OperationClass::ApiKeyWrite {
             self.api_keys.pause(delay);

@@ -1,4 +1,5 @@
-//! The mapping contract (`aws-mapping.md`): AWS objects → federated [`Api`]s, as pure functions.
+//! The mapping contract (`docs/reference/aws-api-gateway.md`, "Our mapping"): AWS objects →
+//! federated [`Api`]s, as pure functions.
 //!
 //! One federated API per REST API *stage*: `id` = `{restApiId}:{stageName}`, `uniqueId` =
 //! `[{account}:]{region}:{restApiId}:{stageName}`, one `API_KEY` plan per usage plan referencing
@@ -7,47 +8,47 @@
 use federation_core::{Api, ApiType, Page, PageType, Plan, PlanSecurityType};
 
 /// Metadata key: the region.
-pub const META_REGION: &str = "aws-api-gateway-region";
+pub(crate) const META_REGION: &str = "aws-api-gateway-region";
 /// Metadata key: the REST API id.
-pub const META_REST_API_ID: &str = "aws-api-gateway-rest-api-id";
+pub(crate) const META_REST_API_ID: &str = "aws-api-gateway-rest-api-id";
 /// Metadata key: the stage name.
-pub const META_STAGE: &str = "aws-api-gateway-stage";
+pub(crate) const META_STAGE: &str = "aws-api-gateway-stage";
 /// Metadata key: the account id (when known).
-pub const META_ACCOUNT: &str = "aws-api-gateway-account";
+pub(crate) const META_ACCOUNT: &str = "aws-api-gateway-account";
 
 /// A REST API as discovery needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestApi {
+pub(crate) struct RestApi {
     /// `id`.
-    pub id: String,
+    pub(crate) id: String,
     /// `name`.
-    pub name: String,
+    pub(crate) name: String,
     /// `description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// A usage plan as discovery needs it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UsagePlan {
+pub(crate) struct UsagePlan {
     /// `id`.
-    pub id: String,
+    pub(crate) id: String,
     /// `name`.
-    pub name: String,
+    pub(crate) name: String,
     /// `description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `throttle.rateLimit`.
-    pub rate_limit: Option<f64>,
+    pub(crate) rate_limit: Option<f64>,
     /// `throttle.burstLimit`.
-    pub burst_limit: Option<i32>,
+    pub(crate) burst_limit: Option<i32>,
     /// `quota.limit` and `quota.period`.
-    pub quota: Option<(i32, String)>,
+    pub(crate) quota: Option<(i32, String)>,
     /// `apiStages`: (REST API id, stage name).
-    pub api_stages: Vec<(String, String)>,
+    pub(crate) api_stages: Vec<(String, String)>,
 }
 
 impl UsagePlan {
     /// The human-readable throttle and quota: `rate 100/s`, `burst 200`, `quota 5000/MONTH`.
-    pub fn characteristics(&self) -> Vec<String> {
+    pub(crate) fn characteristics(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(rate) = self.rate_limit {
             out.push(format!("rate {}/s", format_number(rate)));
@@ -62,7 +63,7 @@ impl UsagePlan {
     }
 
     /// The federated plan.
-    pub fn to_plan(&self) -> Plan {
+    pub(crate) fn to_plan(&self) -> Plan {
         let mut plan = Plan::new(&self.id, &self.name, PlanSecurityType::ApiKey);
         plan.description = self.description.clone().filter(|d| !d.is_empty());
         let characteristics = self.characteristics();
@@ -83,26 +84,26 @@ fn format_number(value: f64) -> String {
 
 /// Where an API lives: region and, when known, account.
 #[derive(Debug, Clone, Copy)]
-pub struct Location<'a> {
+pub(crate) struct Location<'a> {
     /// The region.
-    pub region: &'a str,
+    pub(crate) region: &'a str,
     /// The account id, when known.
-    pub account: Option<&'a str>,
+    pub(crate) account: Option<&'a str>,
 }
 
 /// The provider id of a stage: `{restApiId}:{stageName}`.
-pub fn api_id(rest_api_id: &str, stage: &str) -> String {
+pub(crate) fn api_id(rest_api_id: &str, stage: &str) -> String {
     format!("{rest_api_id}:{stage}")
 }
 
 /// Splits a provider id into REST API id and stage.
-pub fn split_api_id(id: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_api_id(id: &str) -> Option<(&str, &str)> {
     id.split_once(':')
         .filter(|(api, stage)| !api.is_empty() && !stage.is_empty())
 }
 
 /// `[{account}:]{region}:{restApiId}:{stageName}`.
-pub fn unique_id(location: Location<'_>, rest_api_id: &str, stage: &str) -> String {
+pub(crate) fn unique_id(location: Location<'_>, rest_api_id: &str, stage: &str) -> String {
     match location.account {
         Some(account) => format!("{account}:{}:{rest_api_id}:{stage}", location.region),
         None => format!("{}:{rest_api_id}:{stage}", location.region),
@@ -110,7 +111,7 @@ pub fn unique_id(location: Location<'_>, rest_api_id: &str, stage: &str) -> Stri
 }
 
 /// The stage's invoke URL.
-pub fn invoke_url(region: &str, rest_api_id: &str, stage: &str) -> String {
+pub(crate) fn invoke_url(region: &str, rest_api_id: &str, stage: &str) -> String {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
@@ -120,7 +121,7 @@ pub fn invoke_url(region: &str, rest_api_id: &str, stage: &str) -> String {
 }
 
 /// The region in an invoke URL made by [`invoke_url`].
-pub fn region_of_invoke_url(url: &str) -> Option<&str> {
+pub(crate) fn region_of_invoke_url(url: &str) -> Option<&str> {
     let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
     let mut labels = host.split('.');
     let _api = labels.next()?;
@@ -129,28 +130,28 @@ pub fn region_of_invoke_url(url: &str) -> Option<&str> {
 }
 
 /// The page filename: `{name}-{stage}-oas.json` (slashes replaced, it names a portal page).
-pub fn page_filename(api_name: &str, stage: &str) -> String {
+pub(crate) fn page_filename(api_name: &str, stage: &str) -> String {
     format!("{api_name}-{stage}-oas.json").replace(['/', '\\'], "-")
 }
 
 /// Everything known about one stage to build its federated API.
 #[derive(Debug, Clone)]
-pub struct StageApi<'a> {
+pub(crate) struct StageApi<'a> {
     /// Where.
-    pub location: Location<'a>,
+    pub(crate) location: Location<'a>,
     /// The REST API.
-    pub rest_api: &'a RestApi,
+    pub(crate) rest_api: &'a RestApi,
     /// The stage name.
-    pub stage: &'a str,
+    pub(crate) stage: &'a str,
     /// The stage's description, when fetched.
-    pub stage_description: Option<&'a str>,
+    pub(crate) stage_description: Option<&'a str>,
     /// The usage plans that reference the stage.
-    pub plans: Vec<&'a UsagePlan>,
+    pub(crate) plans: Vec<&'a UsagePlan>,
 }
 
 impl StageApi<'_> {
     /// The federated API, with an empty page list (see [`StageApi::page`]).
-    pub fn to_api(&self) -> Api {
+    pub(crate) fn to_api(&self) -> Api {
         let rest = self.rest_api;
         let mut api = Api::new(
             unique_id(self.location, &rest.id, self.stage),
@@ -184,7 +185,7 @@ impl StageApi<'_> {
     }
 
     /// The SWAGGER page for an export body.
-    pub fn page(&self, export: String) -> Page {
+    pub(crate) fn page(&self, export: String) -> Page {
         Page::new(
             PageType::Swagger,
             export,

@@ -21,7 +21,8 @@ pub use federation_core::table::OutputFormat;
 use federation_core::{Api, DiscoverRequest, ProviderError, ProviderSettings, Selection};
 use serde::Serialize;
 
-use crate::discovery::{Collected, SkippedStage, get_export, get_stages, list_rest_apis};
+pub use crate::discovery::SkippedStage;
+use crate::discovery::{Collected, get_export, get_stages, list_rest_apis};
 use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;
@@ -164,7 +165,7 @@ pub async fn discover_with(
     };
     let collected = Mutex::new(Collected::default());
     provider
-        .walk(&request, true, None, Some(&collected))
+        .discover_targets(&request, true, None, Some(&collected))
         .await?;
     let collected = collected
         .into_inner()

@@ -1,79 +1,82 @@
-//! Usage plans as a SUBSCRIBE sees them: which `{restApiId, stage}` pairs each plan covers.
+//! [`PlanCache`]: a target's usage plans as a SUBSCRIBE sees them, which `{restApiId, stage}`
+//! pairs each plan covers, and which plan ids live in the target.
 //!
 //! A key attached to a usage plan opens every stage of that plan, so before a key is created the
-//! subscription's plan must still cover the subscribed stage (`PlanCache::plan` with a
+//! subscription's plan must still cover the subscribed stage ([`PlanCache::plan`] with a
 //! predicate). Plans are listed with `GetUsagePlans` (paged; in the seed's minimum policy) and
-//! cached per target for [`TTL`]. An answer the cache cannot give (plan unknown, stage not
+//! kept on each target for [`TTL`]. An answer the cache cannot give (plan unknown, stage not
 //! covered) refreshes the cache once before it is believed, so a plan changed in AWS a moment
 //! ago is seen; concurrent callers share one refresh.
+//!
+//! The cache also remembers the plan ids seen in its target (by discovery, or found by a
+//! subscription's routing), so a subscription that names no region is sent to the target that
+//! holds its plan without listing every target again ([`PlanCache::holds`]).
+//!
+//! The cache makes no call itself: the caller passes the listing (`discovery::list_usage_plans`
+//! for its target), so this module depends on no target.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::discovery::PAGE_LIMIT;
 use crate::error::AwsError;
-use crate::limiter::OperationClass;
-use crate::target::Target;
+use crate::mapping::UsagePlan;
 
 /// How long a listing is trusted when it says "covered": bounds how long a stage detached from
 /// a plan in AWS can still get keys through this agent.
-pub const TTL: Duration = Duration::from_secs(30);
+pub(crate) const TTL: Duration = Duration::from_secs(30);
 
 /// One usage plan: its name and the stages it covers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PlanStages {
     /// The plan's name (for error messages).
-    pub name: String,
+    pub(crate) name: String,
     /// `(restApiId, stage)` pairs.
-    pub stages: HashSet<(String, String)>,
+    pub(crate) stages: HashSet<(String, String)>,
 }
 
 impl PlanStages {
     /// Whether the plan covers this stage.
-    pub fn covers(&self, rest_api_id: &str, stage: &str) -> bool {
+    pub(crate) fn covers(&self, rest_api_id: &str, stage: &str) -> bool {
         self.stages
             .contains(&(rest_api_id.to_owned(), stage.to_owned()))
     }
 }
 
+/// One `GetUsagePlans` listing.
+#[derive(Debug)]
 struct Snapshot {
     fetched: Instant,
     plans: HashMap<String, PlanStages>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
-
-/// The usage plans of each target (by target index), listed on demand.
-#[derive(Default)]
+/// The usage plans of one target, listed on demand, and the plan ids known to live there.
+#[derive(Debug, Default)]
 pub(crate) struct PlanCache {
-    slots: Mutex<HashMap<usize, Slot>>,
+    /// The last listing; locked across a refresh, so concurrent callers share it.
+    listing: tokio::sync::Mutex<Option<Snapshot>>,
+    /// Plan ids seen in this target (discovery, routing). Never forgotten: plan ids are unique,
+    /// and a plan deleted since is reported by the coverage check.
+    known: Mutex<HashSet<String>>,
 }
 
 impl PlanCache {
-    fn slot(&self, index: usize) -> Slot {
-        self.slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(index)
-            .or_default()
-            .clone()
-    }
-
-    /// The plan `plan_id` of target `index`, when it exists. A cached answer is used when it
-    /// satisfies `accept` and is younger than [`TTL`]; otherwise the plans are listed again
-    /// (once: a listing made while this call waited for another caller's counts as that
-    /// refresh).
-    pub(crate) async fn plan(
+    /// The plan `plan_id`, when it exists. A cached answer is used when it satisfies `accept`
+    /// and is younger than [`TTL`]; otherwise `list` lists the plans again (once: a listing made
+    /// while this call waited for another caller's counts as that refresh).
+    pub(crate) async fn plan<F, Fut>(
         &self,
-        index: usize,
-        target: &Target,
         plan_id: &str,
         accept: impl Fn(&PlanStages) -> bool,
-    ) -> Result<Option<PlanStages>, AwsError> {
+        list: F,
+    ) -> Result<Option<PlanStages>, AwsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<UsagePlan>, AwsError>>,
+    {
         let started = Instant::now();
-        let slot = self.slot(index);
-        let mut cached = slot.lock().await;
+        let mut cached = self.listing.lock().await;
         if let Some(snapshot) = cached.as_ref()
             && snapshot.fetched.elapsed() < TTL
         {
@@ -82,7 +85,7 @@ impl PlanCache {
                 return Ok(plan.cloned());
             }
         }
-        let plans = list(target).await?;
+        let plans = by_id(list().await?);
         let plan = plans.get(plan_id).cloned();
         *cached = Some(Snapshot {
             fetched: Instant::now(),
@@ -90,12 +93,33 @@ impl PlanCache {
         });
         Ok(plan)
     }
+
+    /// Remembers that these plans live in this target.
+    pub(crate) fn remember<'a>(&self, plan_ids: impl IntoIterator<Item = &'a str>) {
+        let mut known = self.lock_known();
+        for id in plan_ids {
+            if !known.contains(id) {
+                known.insert(id.to_owned());
+            }
+        }
+    }
+
+    /// Whether plan `plan_id` was seen in this target (no call).
+    pub(crate) fn holds(&self, plan_id: &str) -> bool {
+        self.lock_known().contains(plan_id)
+    }
+
+    fn lock_known(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // A set of strings, valid after any panic: recover from poisoning.
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
-/// Every usage plan of the target (paged, through discovery's listing), by id.
-async fn list(target: &Target) -> Result<HashMap<String, PlanStages>, AwsError> {
-    let plans = crate::discovery::list_usage_plans(target).await?;
-    Ok(plans
+/// A listing by plan id.
+fn by_id(plans: Vec<UsagePlan>) -> HashMap<String, PlanStages> {
+    plans
         .into_iter()
         .map(|plan| {
             let stages = plan.api_stages.into_iter().collect();
@@ -107,31 +131,13 @@ async fn list(target: &Target) -> Result<HashMap<String, PlanStages>, AwsError> 
                 },
             )
         })
-        .collect())
-}
-
-/// Whether key `key_id` is attached to usage plan `plan_id` (`GetUsagePlans` filtered by
-/// `keyId`, within the seed's minimum policy). A key that no longer exists is not attached.
-pub(crate) async fn key_attached(
-    target: &Target,
-    key_id: &str,
-    plan_id: &str,
-) -> Result<bool, AwsError> {
-    let op = target.operation("GetUsagePlans", "GET", "/usageplans");
-    let result = target
-        .call(&op, OperationClass::General, |c| {
-            c.get_usage_plans().key_id(key_id).limit(PAGE_LIMIT).send()
-        })
-        .await;
-    match result {
-        Ok(page) => Ok(page.items().iter().any(|p| p.id() == Some(plan_id))),
-        Err(err) if err.is_not_found() => Ok(false),
-        Err(err) => Err(err),
-    }
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     #[test]
@@ -145,5 +151,54 @@ mod tests {
         assert!(plan.covers("abc", "prod"));
         assert!(!plan.covers("abc", "dev"));
         assert!(!plan.covers("abd", "prod"));
+    }
+
+    fn gold(stages: &[(&str, &str)]) -> UsagePlan {
+        UsagePlan {
+            id: "up1".into(),
+            name: "Gold".into(),
+            description: None,
+            rate_limit: None,
+            burst_limit: None,
+            quota: None,
+            api_stages: stages
+                .iter()
+                .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_accepted_answer_is_reused_and_a_refused_one_is_checked_again() {
+        let cache = PlanCache::default();
+        let listings = AtomicUsize::new(0);
+        let list = |stages: &'static [(&'static str, &'static str)]| {
+            listings.fetch_add(1, Ordering::Relaxed);
+            async move { Ok(vec![gold(stages)]) }
+        };
+        let covers = |p: &PlanStages| p.covers("abc", "prod");
+        let first = cache.plan("up1", covers, || list(&[("abc", "prod")])).await;
+        assert!(first.unwrap().is_some_and(|p| covers(&p)));
+        let again = cache.plan("up1", covers, || list(&[])).await;
+        assert!(again.unwrap().is_some_and(|p| covers(&p)), "from the cache");
+        assert_eq!(listings.load(Ordering::Relaxed), 1);
+        // Not covered in the cache: listed again before the answer is believed.
+        let dev = cache
+            .plan(
+                "up1",
+                |p| p.covers("abc", "dev"),
+                || list(&[("abc", "dev")]),
+            )
+            .await;
+        assert!(dev.unwrap().is_some_and(|p| p.covers("abc", "dev")));
+        assert_eq!(listings.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn plan_ids_seen_are_remembered() {
+        let cache = PlanCache::default();
+        assert!(!cache.holds("up1"));
+        cache.remember(["up1", "up2"]);
+        assert!(cache.holds("up1") && cache.holds("up2") && !cache.holds("up3"));
     }
 }

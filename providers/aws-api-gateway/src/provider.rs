@@ -10,7 +10,7 @@ use federation_core::{
     SubscriptionResult,
 };
 
-use crate::discovery::{Collected, Output, WalkOptions, walk_target};
+use crate::discovery::{Collected, DiscoveryOptions, DiscoveryOutput, discover_target};
 use crate::limiter::CallBudget;
 use crate::settings::AwsSettings;
 use crate::subscription::IssuedKeys;
@@ -24,9 +24,9 @@ pub const PROVIDER_TYPE: &str = "aws-api-gateway";
 /// Building it makes no AWS call; SDK clients are created on first use.
 pub struct AwsApiGatewayProvider {
     pub(crate) settings: Arc<AwsSettings>,
+    /// Every account × region, each with its own caches (stage lists, usage plans).
     pub(crate) targets: Vec<Arc<Target>>,
-    /// Usage plan id → index of the target it was seen in (filled by discovery).
-    pub(crate) plan_routes: Mutex<HashMap<String, usize>>,
+    /// The keys this process issued, and the per-subscription locks.
     pub(crate) issued: IssuedKeys,
 }
 
@@ -87,7 +87,6 @@ impl AwsApiGatewayProvider {
         Self {
             settings,
             targets,
-            plan_routes: Mutex::new(HashMap::new()),
             issued: IssuedKeys::default(),
         }
     }
@@ -107,36 +106,28 @@ impl AwsApiGatewayProvider {
         self.targets.iter().map(|t| t.label()).collect()
     }
 
-    /// Runs a walk of every target concurrently.
-    pub(crate) async fn walk(
+    /// Discovers every target concurrently, into `sink` and/or `collected`; `explain` also
+    /// lists every REST API's stages to say why stages were left out (operator tool).
+    pub(crate) async fn discover_targets(
         &self,
         request: &DiscoverRequest,
         explain: bool,
         sink: Option<&ApiSink>,
         collected: Option<&Mutex<Collected>>,
     ) -> Result<(), ProviderError> {
-        let options = WalkOptions {
+        let options = DiscoveryOptions {
             depth: request.depth,
             selection: request.selection.clone(),
             accept_without_plan: self.settings.accept_api_without_usage_plan,
             explain,
             concurrency: self.settings.max_concurrency.max(1) * 2,
         };
-        let output = Output { sink, collected };
-        let walks = self.targets.iter().enumerate().map(|(index, target)| {
-            let record = move |plans: &[crate::mapping::UsagePlan]| {
-                let mut routes = self
-                    .plan_routes
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for plan in plans {
-                    routes.insert(plan.id.clone(), index);
-                }
-            };
+        let output = DiscoveryOutput { sink, collected };
+        let discoveries = self.targets.iter().map(|target| {
             let options = &options;
             let output = &output;
             async move {
-                let result = walk_target(target, options, output, &record).await;
+                let result = discover_target(target, options, output).await;
                 if let Err(err) = &result
                     && !matches!(err, ProviderError::Cancelled)
                 {
@@ -145,7 +136,7 @@ impl AwsApiGatewayProvider {
                 result
             }
         });
-        futures_util::future::try_join_all(walks).await?;
+        futures_util::future::try_join_all(discoveries).await?;
         Ok(())
     }
 }
@@ -161,7 +152,8 @@ impl Provider for AwsApiGatewayProvider {
         request: &DiscoverRequest,
         sink: &ApiSink,
     ) -> Result<(), ProviderError> {
-        self.walk(request, false, Some(sink), None).await
+        self.discover_targets(request, false, Some(sink), None)
+            .await
     }
 
     async fn subscribe(
@@ -169,7 +161,6 @@ impl Provider for AwsApiGatewayProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
-        self.capabilities().check(PROVIDER_TYPE, subscription)?;
         self.subscribe_api_key(api_id, subscription).await
     }
 

@@ -11,7 +11,7 @@ use federation_core::{ProviderSettings, Secret, SettingsError};
 use serde::{Deserialize, Deserializer};
 
 /// Every camelCase key the provider reads from its `configuration` block.
-pub const CONFIG_KEYS: &[&str] = &[
+pub(crate) const CONFIG_KEYS: &[&str] = &[
     "region",
     "accessKeyId",
     "secretAccessKey",
@@ -236,7 +236,7 @@ impl AwsSettings {
 }
 
 /// The 12-digit account id of an IAM role ARN, or `None` when `arn` is not a role ARN.
-pub fn account_of_role(arn: &str) -> Option<&str> {
+pub(crate) fn account_of_role(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');
     let (arn_word, partition, service, _region, account, resource) = (
         parts.next()?,

@@ -1,4 +1,7 @@
-//! [`Target`]: one (account, region) the provider works in, with its SDK client and call budget.
+//! [`Target`]: one (account, region) the provider works in, with its SDK client, call budget and
+//! everything the provider keeps per target: the stage lists between discoveries
+//! ([`StageCache`]), the usage plans a SUBSCRIBE checks and the plan ids seen there
+//! ([`PlanCache`]), and whether `GetApiKeys` was denied.
 //!
 //! The configuration's `region` list × `roleArn` list gives the targets. Clients are built
 //! lazily on first use, so building the provider never calls AWS (the agent reaches HELLO
@@ -22,27 +25,30 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use tokio::sync::OnceCell;
 
-use crate::discovery::StageCache;
 use crate::error::{Attempt, AwsError, Operation};
 use crate::limiter::{CallBudget, OperationClass};
+use crate::plans::PlanCache;
 use crate::settings::{AwsSettings, account_of_role};
+use crate::stage_cache::StageCache;
 
 /// One account and region.
-pub struct Target {
+pub(crate) struct Target {
     /// The AWS region.
-    pub region: String,
+    pub(crate) region: String,
     /// The role assumed for this target, if any.
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// The account id, when known (from the role ARN).
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     settings: Arc<AwsSettings>,
     budget: CallBudget,
     config: OnceCell<SdkConfig>,
     client: OnceCell<aws_sdk_apigateway::Client>,
     /// Set once `GetApiKeys` was denied: the lookup is skipped afterwards.
-    pub(crate) api_keys_lookup_denied: AtomicBool,
+    api_keys_lookup_denied: AtomicBool,
     /// Stage lists per REST API, kept between discoveries (`stageCacheMaxAgeSeconds`).
     pub(crate) stages: StageCache,
+    /// The usage plans, for the SUBSCRIBE coverage check, and the plan ids seen here.
+    pub(crate) plans: PlanCache,
 }
 
 impl std::fmt::Debug for Target {
@@ -81,11 +87,12 @@ impl Target {
             client: OnceCell::new(),
             api_keys_lookup_denied: AtomicBool::new(false),
             stages,
+            plans: PlanCache::default(),
         }
     }
 
     /// `111122223333/eu-west-1`, or `eu-west-1` when no account is known: for logs and tables.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.account {
             Some(account) => format!("{account}/{}", self.region),
             None => self.region.clone(),
@@ -94,7 +101,7 @@ impl Target {
 
     /// The SDK configuration: region, credentials (static, else the standard chain, then the
     /// role), endpoint override, no SDK retries (ours honour `Retry-After`), timeouts.
-    pub async fn sdk_config(&self) -> &SdkConfig {
+    pub(crate) async fn sdk_config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {
                 let base = base_config(&self.settings, &self.region).await;
@@ -117,19 +124,24 @@ impl Target {
     }
 
     /// The API Gateway client.
-    pub async fn client(&self) -> &aws_sdk_apigateway::Client {
+    pub(crate) async fn client(&self) -> &aws_sdk_apigateway::Client {
         self.client
             .get_or_init(|| async { aws_sdk_apigateway::Client::new(self.sdk_config().await) })
             .await
     }
 
     /// An API Gateway operation on `path` in this target's region.
-    pub fn operation(&self, name: &'static str, method: &'static str, path: &str) -> Operation {
+    pub(crate) fn operation(
+        &self,
+        name: &'static str,
+        method: &'static str,
+        path: &str,
+    ) -> Operation {
         Operation::new(name, method, &self.region, path)
     }
 
     /// Runs one AWS call under the budget, retrying throttling and transient failures.
-    pub async fn call<T, E, F, Fut>(
+    pub(crate) async fn call<T, E, F, Fut>(
         &self,
         operation: &Operation,
         class: OperationClass,
@@ -210,13 +222,18 @@ impl Target {
     pub(crate) fn lookup_denied(&self) -> bool {
         self.api_keys_lookup_denied.load(Ordering::Relaxed)
     }
+
+    /// Remembers that `GetApiKeys` is denied here: later lookups are skipped.
+    pub(crate) fn deny_lookup(&self) {
+        self.api_keys_lookup_denied.store(true, Ordering::Relaxed);
+    }
 }
 
 /// AWS calls, by `operation` and `outcome` (`success`, `throttled`, `transient_error`, `error`);
 /// retried attempts count once each.
-pub const AWS_CALLS: &str = "federation_aws_calls_total";
+pub(crate) const AWS_CALLS: &str = "federation_aws_calls_total";
 /// Duration of each AWS call attempt, by `operation`.
-pub const AWS_CALL_DURATION: &str = "federation_aws_call_duration_seconds";
+pub(crate) const AWS_CALL_DURATION: &str = "federation_aws_call_duration_seconds";
 
 fn count_call(operation: &'static str, outcome: &'static str) {
     static DESCRIBED: std::sync::Once = std::sync::Once::new();

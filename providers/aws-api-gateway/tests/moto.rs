@@ -573,18 +573,16 @@ async fn denied_create_names_the_iam_action() {
     );
 }
 
+/// Only `API_KEY` subscriptions reach `subscribe`: the connector checks the type against
+/// `capabilities()` first.
 #[tokio::test]
-async fn oauth_and_missing_plan_are_rejected() {
+async fn a_subscription_without_a_plan_is_rejected() {
     let moto = shared_moto().await;
     let provider = provider(&moto.endpoint(), REGION, &[]);
-    let mut oauth = subscription("sub-oauth", "plan");
-    oauth.subscription_type = Some(SubscriptionType::Oauth);
-    let err = provider.subscribe("pets1:prod", &oauth).await.unwrap_err();
-    assert!(
-        matches!(err, ProviderError::UnsupportedSubscription { .. }),
-        "{err:?}"
+    assert_eq!(
+        provider.capabilities().subscription_types,
+        [SubscriptionType::ApiKey]
     );
-    assert!(err.to_string().contains("API_KEY"), "{err}");
 
     let mut no_plan = subscription("sub-no-plan", "");
     no_plan.metadata = None;
@@ -1054,84 +1052,58 @@ async fn operator_check_reports_allowed_and_denied_actions() {
     assert!(leftover.items().is_empty(), "the probe key was left behind");
 }
 
-/// A `metrics` recorder for this test binary that keeps counters, read as `name{k=v,…}`.
+/// The counters of this test binary, through `metrics-util`'s debugging recorder, read as
+/// `name{k=v,…}` (labels sorted).
 mod counters {
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex, OnceLock};
+    use std::sync::{Mutex, OnceLock};
 
-    use metrics::{
-        Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-    };
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
-    #[derive(Default)]
-    struct Counts(Mutex<HashMap<String, Arc<Cell>>>);
-
-    #[derive(Default)]
-    struct Cell(AtomicU64);
-
-    impl CounterFn for Cell {
-        fn increment(&self, value: u64) {
-            self.0.fetch_add(value, Ordering::Relaxed);
-        }
-        fn absolute(&self, value: u64) {
-            self.0.fetch_max(value, Ordering::Relaxed);
-        }
+    struct Counters {
+        snapshotter: Snapshotter,
+        /// The totals so far: each snapshot hands out what was counted since the previous one.
+        totals: Mutex<HashMap<String, u64>>,
     }
 
-    fn render(key: &Key) -> String {
-        let mut labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}={}", l.key(), l.value()))
-            .collect();
-        labels.sort();
-        format!("{}{{{}}}", key.name(), labels.join(","))
-    }
-
-    impl Recorder for &'static Counts {
-        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-            let cell = self
-                .0
-                .lock()
-                .expect("counters lock")
-                .entry(render(key))
-                .or_default()
-                .clone();
-            Counter::from_arc(cell)
-        }
-        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-            Gauge::noop()
-        }
-        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-            Histogram::noop()
-        }
-    }
-
-    fn counts() -> &'static Counts {
-        static COUNTS: OnceLock<&'static Counts> = OnceLock::new();
-        COUNTS.get_or_init(|| {
-            let counts: &'static Counts = Box::leak(Box::default());
-            metrics::set_global_recorder(counts).expect("no other recorder in this test binary");
-            counts
+    fn counters() -> &'static Counters {
+        static COUNTERS: OnceLock<Counters> = OnceLock::new();
+        COUNTERS.get_or_init(|| {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            recorder
+                .install()
+                .expect("no other recorder in this test binary");
+            Counters {
+                snapshotter,
+                totals: Mutex::default(),
+            }
         })
     }
 
     /// Installs the recorder (idempotent).
     pub fn install() {
-        counts();
+        counters();
     }
 
     /// The counter's value, `0` when never recorded.
     pub fn get(rendered: &str) -> u64 {
-        counts()
-            .0
-            .lock()
-            .expect("counters lock")
-            .get(rendered)
-            .map_or(0, |c| c.0.load(Ordering::Relaxed))
+        let counters = counters();
+        let mut totals = counters.totals.lock().expect("counters lock");
+        for (key, _, _, value) in counters.snapshotter.snapshot().into_vec() {
+            if let DebugValue::Counter(count) = value {
+                let key = key.key();
+                let mut labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                labels.sort();
+                *totals
+                    .entry(format!("{}{{{}}}", key.name(), labels.join(",")))
+                    .or_default() += count;
+            }
+        }
+        totals.get(rendered).copied().unwrap_or(0)
     }
 }
 
