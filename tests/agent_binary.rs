@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -15,10 +17,8 @@ const TOKEN: &str = "e2e-token-8c1f";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn agent(binary: &str, env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(binary);
+    let mut command = common::agent_command(binary);
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -82,10 +84,7 @@ fn env(moto: &str, endpoint: &str, state: &Path, port: u16) -> Vec<(&'static str
 }
 
 fn command(env: &[(&'static str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut command = common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
     for (key, value) in env {
         command.env(key, value);
     }
