@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -15,10 +17,8 @@ const TOKEN: &str = "e2e-token-8c1f";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn agent(binary: &str, env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(binary);
+    let mut command = common::agent_command(binary);
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -364,10 +364,15 @@ async fn bad_configuration_exits_2_naming_the_key_and_its_source() {
     // Missing type.
     let (code, stderr) = config_error(aws, &seed_env(endpoint, "int-1")).await;
     assert_eq!(code, Some(2), "{stderr}");
+    // Where the key was looked for, never the variable of another key.
     assert!(
-        stderr.contains("integration.providers[0].type is missing (from env gravitee_integration_providers_0_integrationId)"),
+        stderr.contains(
+            "integration.providers[0].type is missing; looked for in env \
+             gravitee_integration_providers_0_type and in "
+        ) && stderr.contains("gravitee.yml (no such file)"),
         "{stderr}"
     );
+    assert!(!stderr.contains("(from env"), "{stderr}");
 
     // Unknown provider type.
     let mut env = seed_env(endpoint, "int-1");

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -18,9 +20,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
     let log = std::fs::File::create(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
         .env("AWS_ENDPOINT_URL", moto)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "debug")
@@ -168,4 +168,48 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
     for secret in [TOKEN, AWS_SECRET, key_value.expose()] {
         assert!(!log.contains(secret), "a secret appears in the agent's log");
     }
+}
+
+/// The operator tool as a new user tries it: the provider's settings only (no controller
+/// endpoint, no token), against moto.
+#[tokio::test]
+async fn discover_needs_only_the_providers_settings() {
+    let moto = testing::shared_moto().await;
+    let client = testing::client(&moto.endpoint(), "us-east-1").await;
+    seed::rest_api(&client, "Pets", Some("pets"), &["prod", "dev"]).await;
+    seed::usage_plan(&client, &seed::PlanSpec::new("Gold").stage("pets", "prod")).await;
+
+    let output = common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("gravitee_integration_providers_0_type", "aws-api-gateway")
+        .env("gravitee_integration_providers_0_integrationId", "aws-int")
+        .env(
+            "gravitee_integration_providers_0_configuration_accessKeyId",
+            "AKIAE2ETEST",
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_secretAccessKey",
+            AWS_SECRET,
+        )
+        .env(
+            "gravitee_integration_providers_0_configuration_region",
+            "us-east-1",
+        )
+        .args(["discover", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ids: Vec<&str> = report["apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["pets:prod"], "{report:#}");
+    let skipped = report["skipped"].to_string();
+    assert!(skipped.contains("has no usage plan"), "{skipped}");
+    assert!(!stderr.contains(AWS_SECRET));
 }

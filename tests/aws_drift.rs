@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -82,10 +84,7 @@ fn env(moto: &str, endpoint: &str, state: &Path, port: u16) -> Vec<(&'static str
 }
 
 fn command(env: &[(&'static str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut command = common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
     for (key, value) in env {
         command.env(key, value);
     }
@@ -434,6 +433,57 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     assert!(apis["pets:a"].is_object());
     assert!(apis["pets:b"].is_null());
     stop(agent);
+}
+
+/// The `drift` command with the provider's settings only (it never contacts the controller):
+/// a state file not configured, or not there, is a configuration problem: exit 2, one line.
+#[test]
+fn the_drift_command_without_its_state_file_exits_2_with_one_line() {
+    let provider_only: Vec<(&'static str, String)> =
+        env("http://127.0.0.1:9", "", Path::new(""), 0)
+            .into_iter()
+            .filter(|(key, _)| {
+                key.starts_with("gravitee_integration_providers_") || key.starts_with("AWS_")
+            })
+            .collect();
+    let run = |env: &[(&'static str, String)]| {
+        let output = command(env).args(["drift"]).output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let reasons: Vec<String> = stderr
+            .lines()
+            .filter(|l| l.starts_with("federation-agent-aws-api-gateway: "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(reasons.len(), 1, "one line with the reason: {stderr}");
+        (output.status.code(), reasons[0].clone())
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let (code, reason) = run(&provider_only);
+    assert_eq!(code, Some(2), "{reason}");
+    assert!(
+        reason.starts_with(
+            "federation-agent-aws-api-gateway: configuration error: \
+             integration.connector.drift.stateFile is not set: "
+        ) && reason.contains("looked for in env gravitee_integration_connector_drift_stateFile"),
+        "{reason}"
+    );
+
+    let absent = dir.path().join("drift-state.json");
+    let mut env = provider_only.clone();
+    env.push((
+        "gravitee_integration_connector_drift_stateFile",
+        absent.display().to_string(),
+    ));
+    let (code, reason) = run(&env);
+    assert_eq!(code, Some(2), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "integration.connector.drift.stateFile names {}, which does not exist",
+            absent.display()
+        )) && reason.ends_with("(from env gravitee_integration_connector_drift_stateFile)"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -40,10 +42,8 @@ fn agent(store: &Path, env: &[(&str, String)]) -> Command {
         env!("CARGO_MANIFEST_DIR"),
         "/providers/openapi-files/examples/specs"
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_federation-agent"));
+    let mut command = common::agent_command(env!("CARGO_BIN_EXE_federation-agent"));
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
         .env("gravitee_integration_providers_0_type", "openapi-files")
         .env(

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -70,9 +72,7 @@ async fn the_demo_ends_and_the_agent_stops_quietly() {
         env!("CARGO_MANIFEST_DIR"),
         "/providers/openapi-files/examples/specs"
     );
-    let agent = Command::new(env!("CARGO_BIN_EXE_federation-agent"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let agent = common::agent_command(env!("CARGO_BIN_EXE_federation-agent"))
         .env("RUST_LOG", "info")
         .current_dir(store.path())
         .envs([

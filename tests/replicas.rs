@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,9 +27,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
     let log = std::fs::File::create(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
         .env("AWS_ENDPOINT_URL", moto)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "info")

@@ -6,15 +6,20 @@
 //! shows now (the same vendor-neutral comparison the running agent makes after each DISCOVER
 //! and ingest), and prints a table or JSON. Without a state file the memory lives only in the
 //! running agent: the command says so and points at the `drift` section of `/_node/health`.
+//!
+//! It needs only the providers' settings and `integration.connector.drift.stateFile`, not the
+//! controller's. Exit code 0 when the report is printed (drift or not); 2, with one line, when
+//! the state file is not configured or not there (a configuration problem), or the rest of the
+//! configuration is invalid; 1 when the file cannot be read.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use federation_config::AgentConfig;
+use federation_config::{ConfigError, LoadedConfig};
 use federation_connector::{IntegrationDrift, StateFile};
 use federation_core::drift::{compare, observe};
-use federation_core::{OutputFormat, ProviderRegistry};
+use federation_core::{OutputFormat, ProviderRegistry, SettingsError};
 use serde_json::json;
 
 use crate::cli::AgentArgs;
@@ -96,28 +101,43 @@ impl DriftCommandReport {
     }
 }
 
+const STATE_FILE_KEY: &str = "integration.connector.drift.stateFile";
+
 /// Builds the report: the state file's memory against what each provider shows now.
-/// `only` restricts it to `integration.providers[N]`.
+/// `only` restricts it to `integration.providers[N]`. A state file not configured or not there
+/// is a configuration error (exit code 2).
 pub async fn report(
-    config: &AgentConfig,
+    loaded: &LoadedConfig,
     registry: &ProviderRegistry,
     only: Option<usize>,
 ) -> Result<DriftCommandReport, AppError> {
+    let config = &loaded.config;
     let path = config
         .integration
         .connector
         .drift
         .state_file
         .clone()
+        .filter(|p| !p.trim().is_empty())
         .ok_or_else(|| {
-            AppError::Other(
-            "integration.connector.drift.stateFile is not set: the agent keeps what it ingested in \
-             memory only, so this command has nothing to compare; set it (the agent then \
-             remembers across restarts), or read the `drift` section of /_node/health"
-                .to_owned(),
-        )
+            loaded.missing_key(
+                STATE_FILE_KEY,
+                "is not set: the agent keeps what it ingested in memory only, so this command \
+                 has nothing to compare; set it (the agent then remembers across restarts), or \
+                 read the `drift` section of /_node/health",
+            )
         })?;
     let file = StateFile::new(&path);
+    if !file.path().exists() {
+        return Err(AppError::Config(ConfigError::Setting(SettingsError::new(
+            STATE_FILE_KEY,
+            format!(
+                "names {path}, which does not exist: the agent writes it after its first ingest; \
+                 run this command where the agent's state file is, with the same setting"
+            ),
+            loaded.origins.of(STATE_FILE_KEY).map(str::to_owned),
+        ))));
+    }
     let ledgers = file.load().map_err(|e| AppError::Other(e.to_string()))?;
     let mut integrations = Vec::new();
     for (index, integration) in build_integrations(config, registry)
@@ -156,8 +176,9 @@ pub async fn report(
     })
 }
 
-/// The whole command: configuration, providers, report, print. Exit code 0 when the report is
-/// printed (drift or not), else as for the agent (2 for configuration errors).
+/// The whole command: configuration (the providers' settings and the state file only),
+/// providers, report, print. Exit code 0 when the report is printed (drift or not), else as for
+/// the agent (2 for configuration errors, a state file not configured or not there included).
 pub fn main(
     binary: &str,
     args: &AgentArgs,
@@ -166,7 +187,7 @@ pub fn main(
     only: Option<usize>,
 ) -> ExitCode {
     crate::run::one_shot(binary, args, registry, |loaded| async move {
-        let report = report(&loaded.config, registry, only).await?;
+        let report = report(&loaded, registry, only).await?;
         print!("{}", report.render(format));
         Ok(())
     })

@@ -13,7 +13,7 @@ use crate::healthcheck;
 use crate::logging;
 use crate::management::Management;
 use crate::memory;
-use crate::startup::{build_integrations, load_config};
+use crate::startup::{build_integrations, load_config, load_tool_config};
 
 /// Serves every configured integration until SIGTERM or SIGINT.
 pub async fn run_agent(config: AgentConfig, registry: &ProviderRegistry) -> Result<(), AppError> {
@@ -86,8 +86,9 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
 }
 
 /// A one-shot command of an agent binary (`drift`, the operator tools): logging, a
-/// single-threaded runtime, the configuration loaded against `registry`, then `command`, whose
-/// result becomes the exit code.
+/// single-threaded runtime, the configuration loaded against `registry` without the
+/// controller's settings (none of these commands contacts it: [`load_tool_config`]), then
+/// `command`, whose result becomes the exit code.
 pub fn one_shot<F, Fut>(
     binary: &str,
     args: &AgentArgs,
@@ -105,7 +106,7 @@ where
         .map_err(|e| AppError::Other(e.to_string()))
         .and_then(|runtime| {
             runtime.block_on(async {
-                let loaded = load_config(args.config.clone(), registry).await?;
+                let loaded = load_tool_config(args.config.clone(), registry).await?;
                 command(loaded).await
             })
         });

@@ -14,12 +14,28 @@ pub async fn load_config(
     config_file: Option<PathBuf>,
     registry: &ProviderRegistry,
 ) -> Result<LoadedConfig, AppError> {
-    Ok(ConfigLoader::new()
+    Ok(loader(config_file, registry).load().await?)
+}
+
+/// [`load_config`] for a command that never contacts the controller (the operator tools and
+/// `drift`): only the providers' settings are needed; the connector's
+/// `integration.connector.ws.*` settings and `cloud.token` are neither required nor checked
+/// ([`ConfigLoader::without_controller`]).
+pub async fn load_tool_config(
+    config_file: Option<PathBuf>,
+    registry: &ProviderRegistry,
+) -> Result<LoadedConfig, AppError> {
+    Ok(loader(config_file, registry)
+        .without_controller()
+        .load()
+        .await?)
+}
+
+fn loader(config_file: Option<PathBuf>, registry: &ProviderRegistry) -> ConfigLoader {
+    ConfigLoader::new()
         .config_file(config_file)
         .provider_keys(registry.config_keys())
         .known_provider_types(registry.types())
-        .load()
-        .await?)
 }
 
 /// Builds one provider per `integration.providers[i]` entry, through the registry: the factory

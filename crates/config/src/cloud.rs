@@ -395,26 +395,17 @@ fn has_credential(value: &Secret) -> bool {
     !rest.trim().is_empty()
 }
 
-/// `2026-11-30T15:00:00Z` for seconds since the Unix epoch.
+/// `2026-11-30T15:00:00Z` for seconds since the Unix epoch (RFC 3339 in UTC); a time RFC 3339
+/// cannot write (after the year 9999) as the number of seconds.
 fn utc(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let rem = seconds % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{seconds} s after 1970-01-01T00:00:00Z"))
 }
 
 #[cfg(test)]
@@ -535,5 +526,10 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(utc(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            utc(u64::MAX),
+            "18446744073709551615 s after 1970-01-01T00:00:00Z"
+        );
     }
 }

@@ -32,7 +32,9 @@ pub enum ConfigError {
         message: String,
     },
     /// A key is missing or its value is invalid, for example
-    /// `integration.providers[0].integrationId is missing (from env gravitee_integration_providers_0_type)`.
+    /// `services.core.http.port is invalid: … (from env gravitee_services_core_http_port)`, or
+    /// `integration.providers[0].integrationId is missing; looked for in env
+    /// gravitee_integration_providers_0_integrationId and in /opt/config/gravitee.yml`.
     #[error(transparent)]
     Setting(SettingsError),
     /// A `secret://` reference could not be resolved, for example

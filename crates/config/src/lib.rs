@@ -46,12 +46,17 @@
 //! endpoint and the credential when they are not configured) and the result is validated. Each
 //! provider's `configuration` block is handed over untyped as a
 //! [`federation_core::ProviderSettings`] that knows its key prefix and origins.
+//! [`ConfigLoader::without_controller`] loads for the commands that never contact the
+//! controller (the operator tools): the `integration.connector.ws.*` settings are then neither
+//! required nor checked, and `cloud.token` is not read.
 //!
 //! ## Errors
 //!
 //! [`ConfigError`] is one line naming the key and where its value came from, for example
-//! `integration.providers[0].integrationId is missing (from env
-//! gravitee_integration_providers_0_type)`. Secret values (header values, passwords, AWS
+//! `integration.providers[0].integrationId is blank (from env
+//! gravitee_integration_providers_0_integrationId)`, or, for a key nobody set, where it was
+//! looked for: `integration.providers[0].integrationId is missing; looked for in env
+//! gravitee_integration_providers_0_integrationId and in /opt/config/gravitee.yml`. Secret values (header values, passwords, AWS
 //! secrets, tokens) never appear in errors, logs or `Debug` output.
 
 pub mod catalogue;
@@ -60,6 +65,7 @@ pub mod drift;
 pub mod env;
 pub mod error;
 pub mod loader;
+mod looked_for;
 pub mod model;
 mod placeholder;
 mod properties;

@@ -14,6 +14,7 @@ use crate::catalogue::KeyCatalogue;
 use crate::cloud::CloudConnection;
 use crate::env::GraviteeEnv;
 use crate::error::ConfigError;
+use crate::looked_for::LookedFor;
 use crate::model::{AgentConfig, SecretsConfig};
 use crate::properties::{for_each_leaf, get, normalise};
 use crate::secrets::{KubernetesAccess, Resolver};
@@ -43,6 +44,7 @@ pub struct ConfigLoader {
     known_provider_types: Vec<String>,
     current_dir: Option<PathBuf>,
     kubernetes: KubernetesAccess,
+    without_controller: bool,
 }
 
 /// The result of [`ConfigLoader::load`].
@@ -63,6 +65,16 @@ pub struct LoadedConfig {
     /// What was made of `cloud.token` (derived endpoint, credential), when it is used; already
     /// applied to `config` and logged.
     pub cloud: Option<CloudConnection>,
+    looked_for: LookedFor,
+}
+
+impl LoadedConfig {
+    /// The error for a key a command needs and nobody set, naming where it was looked for:
+    /// `integration.connector.drift.stateFile is not set: …; looked for in env
+    /// gravitee_integration_connector_drift_stateFile and in /opt/config/gravitee.yml`.
+    pub fn missing_key(&self, key: &str, problem: &str) -> ConfigError {
+        ConfigError::Setting(self.looked_for.missing(key, key, problem))
+    }
 }
 
 impl ConfigLoader {
@@ -128,6 +140,15 @@ impl ConfigLoader {
         self
     }
 
+    /// For a command that never contacts the controller (the operator tools: `discover`,
+    /// `check`, `drift`): the connector's `integration.connector.ws.*` settings are neither
+    /// required nor checked, and `cloud.token` (which only says how to reach the controller) is
+    /// not read. The providers are loaded and checked as for the agent.
+    pub fn without_controller(mut self) -> Self {
+        self.without_controller = true;
+        self
+    }
+
     /// Loads: reads the files, merges them with the environment, resolves `secret://`
     /// references, reads the typed configuration and validates it.
     pub async fn load(self) -> Result<LoadedConfig, ConfigError> {
@@ -141,11 +162,14 @@ impl ConfigLoader {
         let mut warnings = Vec::new();
 
         let mut yamls = Vec::new();
+        let mut looked_at = Vec::new();
         for (path, required) in self.candidate_files(&env_map) {
             if !required && !path.is_file() {
                 tracing::debug!(path = %path.display(), "no configuration file here");
+                looked_at.push((path, false));
                 continue;
             }
+            looked_at.push((path.clone(), true));
             let yaml = GraviteeYaml::file(&path)?;
             tracing::info!(path = %path.display(), "configuration file read");
             warnings.extend(yaml.warnings().iter().cloned());
@@ -166,6 +190,7 @@ impl ConfigLoader {
                 }
             }
         }
+        let looked_for = LookedFor::new(looked_at);
         let env = GraviteeEnv::new(env_vars, &catalogue);
         warnings.extend(env.warnings().iter().cloned());
 
@@ -214,7 +239,7 @@ impl ConfigLoader {
         let secrets: SecretsConfig = match tree.get("secrets") {
             Some(value) => Figment::from(Serialized::defaults(value))
                 .extract_lossy()
-                .map_err(|e| settings_error(e, "secrets", &origins, &blanks))?,
+                .map_err(|e| settings_error(e, "secrets", &origins, &blanks, &looked_for))?,
             None => SecretsConfig::default(),
         };
         let mut resolver = Resolver::new(&env_map, &self.kubernetes, &secrets);
@@ -222,7 +247,7 @@ impl ConfigLoader {
 
         let mut config: AgentConfig = Figment::from(Serialized::defaults(&tree))
             .extract_lossy()
-            .map_err(|e| settings_error(e, "", &origins, &blanks))?;
+            .map_err(|e| settings_error(e, "", &origins, &blanks, &looked_for))?;
         for (index, entry) in config.integration.providers.iter_mut().enumerate() {
             let path = [
                 "integration".to_owned(),
@@ -240,8 +265,18 @@ impl ConfigLoader {
                 origins.clone(),
             );
         }
-        let cloud = crate::cloud::apply(&mut config, &origins, std::time::SystemTime::now())?;
-        validate(&config, &origins, &self.known_provider_types)?;
+        let cloud = if self.without_controller {
+            None
+        } else {
+            crate::cloud::apply(&mut config, &origins, std::time::SystemTime::now())?
+        };
+        validate(
+            &config,
+            &origins,
+            &self.known_provider_types,
+            &looked_for,
+            !self.without_controller,
+        )?;
         if let Some(cloud) = &cloud {
             cloud.log(&config.integration.connector.ws.endpoints_cleaned());
         }
@@ -252,6 +287,7 @@ impl ConfigLoader {
             origins,
             warnings,
             cloud,
+            looked_for,
         })
     }
 
@@ -297,14 +333,15 @@ fn split_list(path: &Path) -> Vec<PathBuf> {
     }
 }
 
-/// A figment error as a [`ConfigError`], saying "is blank" for keys set to blank text and
-/// without the offending text unless the key expects a number or a boolean (a value put where
-/// a map or a list belongs may be a token).
+/// A figment error as a [`ConfigError`], saying "is blank" for keys set to blank text, where a
+/// missing key was looked for, and without the offending text unless the key expects a number
+/// or a boolean (a value put where a map or a list belongs may be a token).
 fn settings_error(
     mut error: figment::Error,
     prefix: &str,
     origins: &Origins,
     blanks: &BTreeSet<String>,
+    looked_for: &LookedFor,
 ) -> ConfigError {
     use figment::error::{Actual, Kind};
     match &mut error.kind {
@@ -318,8 +355,13 @@ fn settings_error(
         _ => {}
     }
     let mut error = SettingsError::from_figment(error, prefix, origins);
-    if error.problem == "is missing" && blanks.contains(&error.key) {
-        "is blank".clone_into(&mut error.problem);
+    if error.problem == "is missing" {
+        if blanks.contains(&error.key) {
+            "is blank".clone_into(&mut error.problem);
+        } else {
+            // Nobody set it: name where it was looked for, not a neighbour's origin.
+            error = looked_for.missing(&error.key, &error.key, "is missing");
+        }
     }
     ConfigError::Setting(error)
 }

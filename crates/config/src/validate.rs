@@ -1,37 +1,41 @@
 //! Checks on the typed configuration that serde cannot express: every provider has a type and an
 //! integration id (and a type this agent knows), there is a controller URL and each one is an
-//! http(s)/ws(s) URL, store types are ones the connector accepts.
+//! http(s)/ws(s) URL, store types are ones the connector accepts. The controller checks are
+//! left out for the commands that never contact it (`ConfigLoader::without_controller`).
 
 use federation_core::SettingsError;
 use federation_core::settings::Origins;
 
 use crate::error::ConfigError;
+use crate::looked_for::{LookedFor, exact_origin};
 use crate::model::{AgentConfig, StoreConfig};
 
 const ENDPOINT_SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
 const KEYSTORE_TYPES: [&str; 3] = ["PKCS12", "JKS", "NONE"];
 const TRUSTSTORE_TYPES: [&str; 4] = ["PEM", "PKCS12", "JKS", "NONE"];
 
-/// The first problem found, as an error naming the key and its source.
+/// The first problem found, as an error naming the key and its source (for a key nobody set:
+/// where it was looked for). `controller`: whether the controller's settings are checked too.
 pub(crate) fn validate(
     config: &AgentConfig,
     origins: &Origins,
     known_provider_types: &[String],
+    looked_for: &LookedFor,
+    controller: bool,
 ) -> Result<(), ConfigError> {
     let error = |key: String, problem: String| {
-        let origin = origins.of(&key).map(str::to_owned);
+        let origin = exact_origin(origins, &key);
         ConfigError::Setting(SettingsError::new(key, problem, origin))
     };
 
     let providers = &config.integration.providers;
     if providers.is_empty() {
-        return Err(error(
-            "integration.providers".to_owned(),
+        return Err(ConfigError::Setting(looked_for.missing(
+            "integration.providers",
+            "integration.providers[0].type",
             "is empty: configure at least one provider with integration.providers[0].type and \
-             integration.providers[0].integrationId (env gravitee_integration_providers_0_type, \
-             gravitee_integration_providers_0_integrationId)"
-                .to_owned(),
-        ));
+             integration.providers[0].integrationId",
+        )));
     }
     for (index, provider) in providers.iter().enumerate() {
         let prefix = format!("integration.providers[{index}]");
@@ -58,16 +62,26 @@ pub(crate) fn validate(
         }
     }
 
+    if !controller {
+        return Ok(());
+    }
     let ws = &config.integration.connector.ws;
     if ws.endpoints_cleaned().is_empty() {
-        return Err(error(
-            "integration.connector.ws.endpoints".to_owned(),
-            "is missing: set integration.connector.ws.endpoints[0] (env \
-             gravitee_integration_connector_ws_endpoints_0) to the controller's URL, for example \
-             https://<apim-management-api>/integration-controller, or set cloud.token (Gravitee \
-             Next-Gen Cloud)"
-                .to_owned(),
-        ));
+        const WHAT: &str = "set integration.connector.ws.endpoints[0] to the controller's URL, \
+                            for example https://<apim-management-api>/integration-controller, or \
+                            set cloud.token (Gravitee Next-Gen Cloud)";
+        if !ws.endpoints.is_empty() {
+            // Set, but only to blank text (an empty variable).
+            return Err(error(
+                "integration.connector.ws.endpoints[0]".to_owned(),
+                format!("is blank: {WHAT}"),
+            ));
+        }
+        return Err(ConfigError::Setting(looked_for.missing(
+            "integration.connector.ws.endpoints",
+            "integration.connector.ws.endpoints[0]",
+            &format!("is missing: {WHAT}"),
+        )));
     }
     for (index, endpoint) in ws.endpoints.iter().enumerate() {
         let endpoint = endpoint.trim();

@@ -161,7 +161,7 @@ async fn cloud_enabled_false_ignores_the_token() {
     );
     let text = load(env).await.unwrap_err().to_string();
     assert!(
-        text.starts_with("integration.connector.ws.endpoints is missing"),
+        text.starts_with("integration.connector.ws.endpoints[0] is blank"),
         "{text}"
     );
     let env = with(

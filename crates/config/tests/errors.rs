@@ -61,13 +61,33 @@ async fn error_of(env: Vec<(String, String)>) -> String {
     text
 }
 
+/// The error of `env` loaded in a sandbox without a `gravitee.yml`, and the file looked for.
+async fn error_without_file(env: Vec<(String, String)>) -> (String, String) {
+    let sandbox = Sandbox::new();
+    let err = sandbox
+        .loader(env)
+        .known_provider_types(["aws-api-gateway", "openapi-files"])
+        .load()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert_no_secret(&text);
+    assert_eq!(err.origin(), None, "nobody set it: {text}");
+    let file = sandbox.path().join("config").join("gravitee.yml");
+    (text, file.display().to_string())
+}
+
 #[tokio::test]
 async fn missing_provider_type() {
     let env = without(env_with_secrets(), "gravitee_integration_providers_0_type");
+    let (text, file) = error_without_file(env).await;
     assert_eq!(
-        error_of(env).await,
-        "integration.providers[0].type is missing (from env \
-         gravitee_integration_providers_0_configuration_secretAccessKey)"
+        text,
+        format!(
+            "integration.providers[0].type is missing; looked for in env \
+             gravitee_integration_providers_0_type and in {file} (no such file)"
+        )
     );
 }
 
@@ -77,10 +97,111 @@ async fn missing_integration_id() {
         minimal_env(),
         "gravitee_integration_providers_0_integrationId",
     );
+    let (text, file) = error_without_file(env).await;
     assert_eq!(
-        error_of(env).await,
-        "integration.providers[0].integrationId is missing (from env \
-         gravitee_integration_providers_0_type)"
+        text,
+        format!(
+            "integration.providers[0].integrationId is missing; looked for in env \
+             gravitee_integration_providers_0_integrationId and in {file} (no such file)"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_missing_key_names_the_file_read_and_the_variable_never_another_key() {
+    // The endpoint is in neither the file nor the environment; the provider's settings come
+    // from variables that have nothing to do with it.
+    let sandbox = Sandbox::new();
+    let file = sandbox.write(
+        "config/gravitee.yml",
+        "integration:\n  providers:\n    - type: aws-api-gateway\n      integrationId: int-1\n",
+    );
+    let err = sandbox
+        .loader([
+            (
+                "gravitee_integration_providers_0_configuration_accessKeyId",
+                "AKIAEXAMPLE",
+            ),
+            (
+                "gravitee_integration_providers_0_configuration_region",
+                "eu-west-1",
+            ),
+        ])
+        .load()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(
+        text,
+        format!(
+            "integration.connector.ws.endpoints is missing: set \
+             integration.connector.ws.endpoints[0] to the controller's URL, for example \
+             https://<apim-management-api>/integration-controller, or set cloud.token (Gravitee \
+             Next-Gen Cloud); looked for in env gravitee_integration_connector_ws_endpoints_0 \
+             and in {}",
+            file.display()
+        )
+    );
+    assert_eq!(err.key(), Some("integration.connector.ws.endpoints"));
+    assert_eq!(err.origin(), None);
+}
+
+#[tokio::test]
+async fn without_the_controller_only_the_providers_are_needed() {
+    // What an operator tool (discover, check, drift) gets: the provider's settings alone.
+    let env = [
+        ("gravitee_integration_providers_0_type", "aws-api-gateway"),
+        ("gravitee_integration_providers_0_integrationId", "int-1"),
+        (
+            "gravitee_integration_providers_0_configuration_accessKeyId",
+            "AKIAEXAMPLE",
+        ),
+        (
+            "gravitee_integration_providers_0_configuration_region",
+            "eu-west-1",
+        ),
+        // Only says how to reach the controller: not read.
+        ("gravitee_cloud_token", "not even a JWT"),
+    ];
+    let sandbox = Sandbox::new();
+    let loaded = sandbox
+        .loader(env)
+        .known_provider_types(["aws-api-gateway"])
+        .without_controller()
+        .load()
+        .await
+        .unwrap();
+    let provider = &loaded.config.integration.providers[0];
+    assert_eq!(provider.integration_id, "int-1");
+    assert!(loaded.cloud.is_none());
+    let text = sandbox.loader(env).load().await.unwrap_err().to_string();
+    assert!(
+        text.starts_with("cloud.token"),
+        "the agent needs them: {text}"
+    );
+
+    // The providers are still checked.
+    let err = sandbox
+        .loader(env[1..4].iter().copied())
+        .known_provider_types(["aws-api-gateway"])
+        .without_controller()
+        .load()
+        .await
+        .unwrap_err();
+    assert_eq!(err.key(), Some("integration.providers[0].type"));
+
+    // A command that needs a key nobody set says where it was looked for.
+    let missing = loaded.missing_key(
+        "integration.connector.drift.stateFile",
+        "is not set: this command reads it",
+    );
+    assert_eq!(
+        missing.to_string(),
+        format!(
+            "integration.connector.drift.stateFile is not set: this command reads it; looked \
+             for in env gravitee_integration_connector_drift_stateFile and in {} (no such file)",
+            sandbox.path().join("config").join("gravitee.yml").display()
+        )
     );
 }
 
@@ -195,8 +316,10 @@ async fn no_endpoint_configured() {
     );
     let text = error_of(env).await;
     assert!(
-        text.starts_with("integration.connector.ws.endpoints is missing")
-            && text.ends_with("(from env gravitee_integration_connector_ws_endpoints_0)"),
+        text.starts_with(
+            "integration.connector.ws.endpoints[0] is blank: set \
+             integration.connector.ws.endpoints[0] to the controller's URL"
+        ) && text.ends_with("(from env gravitee_integration_connector_ws_endpoints_0)"),
         "{text}"
     );
 }

@@ -114,15 +114,21 @@ async fn start_ingest_of_selected_ids_and_of_nothing() {
     assert_eq!(ids, ["api-1", "api-3"]);
     assert_eq!(job.total, 2, "total counts only APIs that exist");
 
-    let (_job, total) = sim
+    let (empty_job, total) = sim
         .start_ingest("int-1", Some(vec!["nope".into()]))
         .await
         .unwrap();
     assert_eq!(total, 0);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // An INGEST for the empty job would have been sent before the one of a job started after
+    // it: once that later job is done, none can still come.
+    let later = sim
+        .ingest("int-1", Some(vec!["api-0".into()]), WAIT)
+        .await
+        .unwrap();
+    assert!(later.done);
     assert_eq!(
-        sim.count_events(|e| matches!(e, Event::Ingest { .. })),
-        1,
+        sim.count_events(|e| matches!(e, Event::Ingest { job_id, .. } if *job_id == empty_job)),
+        0,
         "no INGEST for a job of 0 APIs"
     );
     running.stop().await.unwrap();
@@ -208,9 +214,13 @@ async fn a_command_delivered_twice_runs_once() {
             },
         }),
     );
-    // The second delivery arrives while the first is still running, the third after it ended.
+    // The second delivery arrives while the first is still running (inside the provider's
+    // 300 ms call), the third after it ended.
     let (first, second) = tokio::join!(sim.send_command("int-1", &command), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        eventually("the first delivery in the provider", || {
+            provider.subscribe_calls() == 1
+        })
+        .await;
         sim.send_command("int-1", &command).await
     });
     let third = sim.send_command("int-1", &command).await.unwrap();
@@ -292,10 +302,17 @@ async fn without_fragmentation_the_same_ingest_is_refused() {
     let running = start(&config, vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
     let (job_id, _) = sim.start_ingest("int-1", None).await.unwrap();
-    sim.wait_for_event(WAIT, |e| matches!(e, Event::Closed { .. }))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The batch closes the connection; the agent reconnects and sends it again, which closes
+    // the next one too: it never gets through.
+    eventually("a second connection closed by the batch", || {
+        sim.count_events(|e| matches!(e, Event::Closed { .. })) >= 2
+    })
+    .await;
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::Ingest { .. })),
+        0,
+        "no INGEST was read"
+    );
     assert!(!sim.ingest_job(&job_id).unwrap().done);
     running.stop().await.unwrap();
 }
@@ -360,7 +377,7 @@ async fn apim_4_4_list_and_fetch() {
 /// APIM creates the ingest job only after it read the START_INGEST reply, later still on a
 /// cluster; until then it answers INGEST with SUCCEEDED and ingests nothing.
 async fn ingest_against_a_late_job(
-    start_delay_ms: Option<u64>,
+    start_delay_ms: u64,
 ) -> (federation_simulator::Simulator, String) {
     let sim = simulator_with(&[("int-1", "memory")], |c| {
         c.ingest_job_delay(Duration::from_millis(1_500))
@@ -368,9 +385,7 @@ async fn ingest_against_a_late_job(
     .await;
     let (_provider, integration) = memory("int-1", 3);
     let mut config = connector_config(&sim.endpoint());
-    if let Some(delay) = start_delay_ms {
-        config.ingest.start_delay_ms = delay;
-    }
+    config.ingest.start_delay_ms = start_delay_ms;
     let running = start(&config, vec![integration]);
     sim.wait_connected("int-1", WAIT).await.unwrap();
     let (job_id, total) = sim.start_ingest("int-1", None).await.unwrap();
@@ -384,7 +399,12 @@ async fn ingest_against_a_late_job(
 
 #[tokio::test]
 async fn with_the_default_start_delay_an_ingest_job_created_late_loses_nothing() {
-    let (sim, job_id) = ingest_against_a_late_job(None).await;
+    let delay = default_ingest_start_delay_ms();
+    assert!(
+        delay > 1_500,
+        "the default outwaits the late job: {delay} ms"
+    );
+    let (sim, job_id) = ingest_against_a_late_job(delay).await;
     assert_eq!(
         sim.count_events(|e| matches!(
             e,
@@ -405,7 +425,7 @@ async fn with_the_default_start_delay_an_ingest_job_created_late_loses_nothing()
 #[tokio::test]
 async fn with_a_tiny_start_delay_an_ingest_job_created_late_loses_the_batch() {
     // The control case for the test above: the same late job, an INGEST sent too early.
-    let (sim, job_id) = ingest_against_a_late_job(Some(10)).await;
+    let (sim, job_id) = ingest_against_a_late_job(10).await;
     eventually("the late job", || sim.ingest_job(&job_id).is_some()).await;
     assert_eq!(
         sim.count_events(|e| matches!(

@@ -9,7 +9,6 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
@@ -109,14 +108,19 @@ async fn tls_simulator(server: &Leaf, client_ca: Option<CertificateDer<'static>>
     .await
 }
 
-/// Starts the connector and reports whether it reached HELLO within a short time.
+/// Starts the connector and reports whether it reached HELLO, and its last connection error.
+/// It waits until the channel is connected or has failed twice (refused, not slow), rather
+/// than for a fixed time.
 async fn connects(sim: &Simulator, config: &ConnectorConfig) -> (bool, Option<String>) {
     let (_provider, integration) = memory("int-1", 1);
     let running = start(config, vec![integration]);
-    let ok = sim
-        .wait_connected("int-1", Duration::from_secs(3))
-        .await
-        .is_ok();
+    let settled = running
+        .status
+        .wait_for(WAIT, |s| s[0].connected() || s[0].failed_attempts >= 2)
+        .await;
+    assert!(settled, "neither connected nor refused within {WAIT:?}");
+    let ok =
+        running.status.snapshot()[0].connected() && sim.wait_connected("int-1", WAIT).await.is_ok();
     let error = running.status.snapshot()[0].last_error.clone();
     running.stop().await.unwrap();
     (ok, error)

@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::config::SimulatorConfig;
 use crate::event::{Event, Recorded};
-use crate::state::{IngestJob, Inner, Out, SubscriptionRecord};
+use crate::state::{IngestJob, Inner, OnReply, Out, SubscriptionRecord};
 
 /// Why a simulator operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +258,19 @@ impl Simulator {
         nth: usize,
         command: &Command,
     ) -> Result<Reply, SimError> {
+        self.send_command_with(integration_id, nth, command, None)
+            .await
+    }
+
+    /// [`Simulator::send_command_to`], running `on_reply` in the connection's read loop when
+    /// the reply is read (before anything the agent sends after it).
+    async fn send_command_with(
+        &self,
+        integration_id: &str,
+        nth: usize,
+        command: &Command,
+        on_reply: Option<OnReply>,
+    ) -> Result<Reply, SimError> {
         let (out, pending, closed) = {
             let state = self.inner.state();
             let channel = state
@@ -277,7 +290,7 @@ impl Simulator {
                 channel.closed.clone(),
             )
         };
-        let rx = pending.add(&command.id);
+        let rx = pending.add_with(&command.id, on_reply);
         out.send(Out::Ws(WsMessage::Binary(command.encode().into())))
             .await
             .map_err(|_| SimError::Closed)?;
@@ -336,45 +349,57 @@ impl Simulator {
     }
 
     /// START_INGEST: returns the job id and the announced total. When the total is positive the
-    /// job is created after the reply, as APIM does: at once, or
-    /// [`SimulatorConfig::ingest_job_delay`] later (meanwhile INGEST batches for it are
-    /// answered SUCCEEDED and dropped, as APIM does for a job it does not know).
+    /// job is created after the reply, as APIM does: when the reply is read (before the agent's
+    /// next message on that connection is), or [`SimulatorConfig::ingest_job_delay`] later
+    /// (meanwhile INGEST batches for it are answered SUCCEEDED and dropped, as APIM does for a
+    /// job it does not know).
     pub async fn start_ingest(
         &self,
         integration_id: &str,
         api_ids: Option<Vec<String>>,
     ) -> Result<(String, u64), SimError> {
         let job_id = uuid::Uuid::new_v4().to_string();
+        let command = Command::new(
+            uuid::Uuid::new_v4().to_string(),
+            CommandPayload::StartIngest(StartIngestPayload {
+                ingest_job_id: job_id.clone(),
+                api_ids,
+            }),
+        );
+        let create_job: OnReply = {
+            let (inner, job_id) = (self.inner.clone(), job_id.clone());
+            let integration_id = integration_id.to_owned();
+            Box::new(move |reply: &Reply| {
+                let total = match &reply.payload {
+                    Some(ReplyPayload::StartIngest(started)) if reply.is_success() => started.total,
+                    _ => return,
+                };
+                if total == 0 {
+                    return;
+                }
+                let job = IngestJob {
+                    integration_id,
+                    total,
+                    ..IngestJob::default()
+                };
+                let delay = inner.config.ingest_job_delay;
+                if delay.is_zero() {
+                    inner.update(|s| s.jobs.insert(job_id, job));
+                } else {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        inner.update(|s| s.jobs.insert(job_id, job));
+                    });
+                }
+            })
+        };
         let reply = self
-            .send(
-                integration_id,
-                CommandPayload::StartIngest(StartIngestPayload {
-                    ingest_job_id: job_id.clone(),
-                    api_ids,
-                }),
-            )
+            .send_command_with(integration_id, 0, &command, Some(create_job))
             .await?;
         let total = match Self::success(reply)? {
             Some(ReplyPayload::StartIngest(started)) => started.total,
             _ => return Err(SimError::UnexpectedReply("START_INGEST".into())),
         };
-        if total > 0 {
-            let job = IngestJob {
-                integration_id: integration_id.to_owned(),
-                total,
-                ..IngestJob::default()
-            };
-            let delay = self.inner.config.ingest_job_delay;
-            if delay.is_zero() {
-                self.inner.update(|s| s.jobs.insert(job_id.clone(), job));
-            } else {
-                let (inner, id) = (self.inner.clone(), job_id.clone());
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    inner.update(|s| s.jobs.insert(id, job));
-                });
-            }
-        }
         Ok((job_id, total))
     }
 

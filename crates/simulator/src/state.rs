@@ -24,36 +24,64 @@ pub(crate) enum Out {
     Drop,
 }
 
+/// What runs when a reply arrives, in the connection's read loop: before the next message from
+/// the agent is read, so its effect is in place for everything the agent sends after the reply.
+pub(crate) type OnReply = Box<dyn FnOnce(&Reply) + Send>;
+
+/// One command waiting for its reply.
+struct Waiter {
+    reply: oneshot::Sender<Reply>,
+    on_reply: Option<OnReply>,
+}
+
 /// Who waits for the reply to which command id. A command sent twice with the same id has two
 /// waiters; replies are handed out in order.
 #[derive(Default)]
-pub(crate) struct Waiters(Mutex<HashMap<String, VecDeque<oneshot::Sender<Reply>>>>);
+pub(crate) struct Waiters(Mutex<HashMap<String, VecDeque<Waiter>>>);
 
 impl Waiters {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, VecDeque<oneshot::Sender<Reply>>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, VecDeque<Waiter>>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn add(&self, command_id: &str) -> oneshot::Receiver<Reply> {
+        self.add_with(command_id, None)
+    }
+
+    /// Like [`Waiters::add`], and runs `on_reply` with the reply as soon as it is read.
+    pub(crate) fn add_with(
+        &self,
+        command_id: &str,
+        on_reply: Option<OnReply>,
+    ) -> oneshot::Receiver<Reply> {
         let (tx, rx) = oneshot::channel();
         self.lock()
             .entry(command_id.to_owned())
             .or_default()
-            .push_back(tx);
+            .push_back(Waiter {
+                reply: tx,
+                on_reply,
+            });
         rx
     }
 
     pub(crate) fn deliver(&self, reply: Reply) {
-        let mut waiters = self.lock();
-        let Some(queue) = waiters.get_mut(&reply.command_id) else {
-            return;
+        let waiter = {
+            let mut waiters = self.lock();
+            let Some(queue) = waiters.get_mut(&reply.command_id) else {
+                return;
+            };
+            let waiter = queue.pop_front();
+            if queue.is_empty() {
+                waiters.remove(&reply.command_id);
+            }
+            waiter
         };
-        let waiter = queue.pop_front();
-        if queue.is_empty() {
-            waiters.remove(&reply.command_id);
-        }
         if let Some(waiter) = waiter {
-            let _ = waiter.send(reply);
+            if let Some(on_reply) = waiter.on_reply {
+                on_reply(&reply);
+            }
+            let _ = waiter.reply.send(reply);
         }
     }
 

@@ -17,6 +17,11 @@ use tokio::task::JoinHandle;
 
 pub const TOKEN: &str = "test-token";
 pub const WAIT: Duration = Duration::from_secs(20);
+/// The pause before the first INGEST in every test (`integration.connector.ingest.startDelayMs`).
+/// The default, 3 s, leaves APIM time to create the ingest job after reading the START_INGEST
+/// reply; the simulator creates it as soon as it reads the reply, before anything the agent
+/// sends after it, so a short pause loses nothing here. The tests about the pause set their own.
+pub const INGEST_START_DELAY_MS: u64 = 50;
 
 /// A simulator that knows `integrations` (id, provider) and requires [`TOKEN`].
 pub async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
@@ -34,7 +39,8 @@ pub async fn simulator_with(
     Simulator::start(tweak(config)).await.unwrap()
 }
 
-/// Connector settings for `endpoint`: bearer token, fast backoff without jitter.
+/// Connector settings for `endpoint`: bearer token, fast backoff without jitter, a short pause
+/// before the first INGEST ([`INGEST_START_DELAY_MS`]).
 pub fn connector_config(endpoint: &str) -> ConnectorConfig {
     let mut config = ConnectorConfig::default();
     config.ws.endpoints = vec![endpoint.to_owned()];
@@ -46,7 +52,13 @@ pub fn connector_config(endpoint: &str) -> ConnectorConfig {
     config.ws.backoff.multiplier = 2.0;
     config.ws.backoff.jitter = 0.0;
     config.commands.shutdown_grace_ms = 2_000;
+    config.ingest.start_delay_ms = INGEST_START_DELAY_MS;
     config
+}
+
+/// The agent's own default for `integration.connector.ingest.startDelayMs`.
+pub fn default_ingest_start_delay_ms() -> u64 {
+    ConnectorConfig::default().ingest.start_delay_ms
 }
 
 /// A running connector.

@@ -1,0 +1,25 @@
+//! What the end-to-end tests share: how they start an agent binary.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+
+/// `integration.connector.ingest.startDelayMs` of every agent the tests start. The default, 3 s,
+/// leaves APIM time to create the ingest job after reading the START_INGEST reply; the
+/// controller simulator creates it as soon as it reads the reply, before anything the agent
+/// sends after it, so a short pause loses nothing here.
+pub const INGEST_START_DELAY_MS: &str = "50";
+
+/// `binary` with an empty environment but `PATH` and the tests' short ingest start delay
+/// ([`INGEST_START_DELAY_MS`]); the caller adds the rest.
+pub fn agent_command(binary: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "gravitee_integration_connector_ingest_startDelayMs",
+            INGEST_START_DELAY_MS,
+        );
+    command
+}
