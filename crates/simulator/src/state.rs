@@ -83,7 +83,7 @@ pub enum IngestJobStatus {
     /// The `done: true` batch arrived.
     Success,
     /// APIM 4.7+: read while PENDING after its deadline. Later batches are still ingested; a
-    /// `done: true` batch still completes it (SUCCESS).
+    /// `done: true` batch still completes it (SUCCESS: inferred, see `docs/simulator.md`).
     Timeout,
 }
 
