@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest, api};
+use federation_simulator::{
+    APIM_MAX_FRAME_SIZE, APIM_MAX_MESSAGE_SIZE, ApiKeyMode, ApimVersion, Simulator,
+    SimulatorConfig, SubscribeRequest, api,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +47,25 @@ struct Cli {
     /// Path prefix an ingress would strip.
     #[arg(long, default_value = "/integration-controller")]
     path_prefix: String,
+    /// The APIM release to behave like (4.5 and later): from 4.7 an ingest job times out past
+    /// its deadline, before it stays PENDING until its `done: true` batch; from 4.6 re-ingesting
+    /// an API clears the pages it no longer has; from 4.9 SUBSCRIBE carries provider metadata.
+    #[arg(long, value_name = "VERSION", default_value_t = ApimVersion::LATEST)]
+    apim_version: ApimVersion,
+    /// APIM 4.7+: seconds from an ingest job's creation (and from each `done: false` batch)
+    /// until it times out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    ingest_job_deadline: u64,
+    /// The largest message answered, in bytes on the wire; a bigger one is dropped unanswered.
+    #[arg(long, value_name = "BYTES", default_value_t = APIM_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
+    /// The largest WebSocket frame accepted, in bytes; a bigger one closes the connection.
+    #[arg(long, value_name = "BYTES", default_value_t = APIM_MAX_FRAME_SIZE)]
+    max_frame_size: usize,
+    /// How applications keep API keys: `exclusive` (each subscription shows the key the agent
+    /// returned) or `shared` (an application's first key is shown for all its subscriptions).
+    #[arg(long, value_name = "MODE", default_value_t = ApiKeyMode::Exclusive)]
+    api_key_mode: ApiKeyMode,
     /// Once an agent connects for the first integration: discover, ingest everything,
     /// subscribe to the first plan, unsubscribe, print each step, say GOOD_BYE without
     /// reconnect (the agent stops) and exit.
@@ -86,7 +108,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         health_check_interval: Duration::from_secs(cli.health_check_interval.max(1)),
         ..SimulatorConfig::default()
     }
-    .token(cli.token.clone());
+    .token(cli.token.clone())
+    .apim_version(cli.apim_version)
+    .ingest_job_deadline(Duration::from_secs(cli.ingest_job_deadline))
+    .max_message_size(cli.max_message_size.max(1))
+    .max_frame_size(cli.max_frame_size.max(1))
+    .api_key_mode(cli.api_key_mode);
     if let Some(cloud_token) = &cli.cloud_token {
         config = config.cloud_token(cloud_token.clone());
     }
@@ -133,6 +160,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             integration.id, integration.provider
         );
     }
+    let config = simulator.config();
+    println!(
+        "Behaving like APIM {}: ingest jobs {}; messages over {} bytes unanswered; {} API keys",
+        config.apim_version,
+        if config.apim_version.has_ingest_deadline() {
+            format!(
+                "time out {} s after their last batch",
+                config.ingest_job_deadline.as_secs()
+            )
+        } else {
+            "stay PENDING until done".to_owned()
+        },
+        config.max_message_size,
+        config.api_key_mode
+    );
     println!("Control API on http://{api_addr}/ , for example:");
     println!("  curl -s -X POST http://{api_addr}/integrations/{first}/discover");
 

@@ -1,8 +1,21 @@
 //! [`SimulatorConfig`]: what the simulated controller accepts.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::apim::{ApiKeyMode, ApimVersion};
+
+/// APIM's default ingest job deadline, and how far each `done: false` batch pushes it (APIM
+/// 4.7+, `docs/reference/integration-commands.md` §1.4).
+pub const APIM_INGEST_JOB_DEADLINE: Duration = Duration::from_secs(5 * 60);
+/// The controller's default `maxWebSocketMessageSize`, in bytes
+/// (`docs/reference/exchange-protocol.md` §4.6).
+pub const APIM_MAX_MESSAGE_SIZE: usize = 13_107_200;
+/// The controller's default `maxWebSocketFrameSize`, in bytes
+/// (`docs/reference/exchange-protocol.md` §4.6).
+pub const APIM_MAX_FRAME_SIZE: usize = 65_536;
 
 /// An integration the controller knows, as created in the APIM console.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +64,27 @@ pub struct SimulatorConfig {
     /// it can take a while; an INGEST for a job that does not exist yet is answered SUCCEEDED
     /// and ingests nothing, as APIM does.
     pub ingest_job_delay: Duration,
+    /// The APIM release the simulator behaves like (default [`ApimVersion::LATEST`]): from 4.7
+    /// an ingest job has a deadline, from 4.6 re-ingesting an API clears the pages it no longer
+    /// has, from 4.9 SUBSCRIBE carries provider metadata.
+    pub apim_version: ApimVersion,
+    /// APIM 4.7+: an ingest job's deadline after its creation, and how far each `done: false`
+    /// batch pushes it out (APIM: 5 minutes). A PENDING job past it reads TIMEOUT.
+    pub ingest_job_deadline: Duration,
+    /// The largest message the controller answers, in bytes on the wire (after the agent's
+    /// `;` → `\u003b` escaping). A bigger one is dropped unanswered and recorded as
+    /// [`Event::OversizeMessage`](crate::Event::OversizeMessage); the connection stays open.
+    /// APIM: 13,107,200.
+    pub max_message_size: usize,
+    /// The largest WebSocket frame the controller accepts, in bytes; a bigger frame closes the
+    /// connection. APIM: 65,536.
+    pub max_frame_size: usize,
+    /// How API keys are kept for applications without an entry in
+    /// [`SimulatorConfig::application_api_key_modes`] (default: exclusive).
+    pub api_key_mode: ApiKeyMode,
+    /// The API-key mode of given applications (`graviteeApplicationId` → mode): in APIM the
+    /// mode belongs to the application.
+    pub application_api_key_modes: HashMap<String, ApiKeyMode>,
 }
 
 impl Default for SimulatorConfig {
@@ -66,6 +100,12 @@ impl Default for SimulatorConfig {
             reply_timeout: Duration::from_secs(60),
             tls: None,
             ingest_job_delay: Duration::ZERO,
+            apim_version: ApimVersion::LATEST,
+            ingest_job_deadline: APIM_INGEST_JOB_DEADLINE,
+            max_message_size: APIM_MAX_MESSAGE_SIZE,
+            max_frame_size: APIM_MAX_FRAME_SIZE,
+            api_key_mode: ApiKeyMode::Exclusive,
+            application_api_key_modes: HashMap::new(),
         }
     }
 }
@@ -94,5 +134,55 @@ impl SimulatorConfig {
     pub fn cloud_token(mut self, token: impl Into<String>) -> Self {
         self.cloud_token = Some(token.into());
         self
+    }
+
+    /// Behaves like this APIM release (see [`SimulatorConfig::apim_version`]).
+    pub fn apim_version(mut self, version: ApimVersion) -> Self {
+        self.apim_version = version;
+        self
+    }
+
+    /// Sets the ingest job deadline and the delay each batch adds (APIM 4.7+: 5 minutes); a
+    /// test uses a short one.
+    pub fn ingest_job_deadline(mut self, deadline: Duration) -> Self {
+        self.ingest_job_deadline = deadline;
+        self
+    }
+
+    /// Sets the largest message answered, in bytes (APIM: 13,107,200).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets the largest frame accepted, in bytes (APIM: 65,536).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets the API-key mode of every application without one of its own.
+    pub fn api_key_mode(mut self, mode: ApiKeyMode) -> Self {
+        self.api_key_mode = mode;
+        self
+    }
+
+    /// Sets one application's API-key mode (`graviteeApplicationId`).
+    pub fn application_api_key_mode(
+        mut self,
+        application_id: impl Into<String>,
+        mode: ApiKeyMode,
+    ) -> Self {
+        self.application_api_key_modes
+            .insert(application_id.into(), mode);
+        self
+    }
+
+    /// The API-key mode of an application.
+    pub fn api_key_mode_of(&self, application_id: &str) -> ApiKeyMode {
+        self.application_api_key_modes
+            .get(application_id)
+            .copied()
+            .unwrap_or(self.api_key_mode)
     }
 }

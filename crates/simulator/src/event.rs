@@ -63,6 +63,22 @@ pub enum Event {
         /// The close code the agent sent, if any.
         code: Option<u16>,
     },
+    /// A message from the agent larger than the controller's `maxWebSocketMessageSize`
+    /// ([`SimulatorConfig::max_message_size`](crate::SimulatorConfig::max_message_size)),
+    /// counted in bytes on the wire: dropped without decoding it or answering it, as APIM does
+    /// (`docs/reference/integration-commands.md` §9). The connection stays open.
+    OversizeMessage {
+        /// Connection number.
+        connection: u64,
+        /// The message's size in bytes.
+        bytes: usize,
+        /// The limit it broke.
+        limit: usize,
+        /// `COMMAND` or `REPLY`, read from the envelope's `t:` for the record only.
+        kind: Option<String>,
+        /// The envelope's `et:`, for the record only.
+        message_type: Option<String>,
+    },
     /// A protocol rule the agent broke.
     Violation {
         /// Connection number.

@@ -113,10 +113,13 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
         });
         outcome
     };
-    // Vert.x's defaults on the real controller: 64 KiB frames, 13 MiB messages.
+    // A frame over `max_frame_size` closes the connection (believed of Vert.x, UNCONFIRMED in
+    // `docs/reference/exchange-protocol.md` §4.6). A message over `max_message_size` is not
+    // answered but the connection stays (`integration-commands.md` §9): tungstenite would close
+    // it, so its own cap is set far above the limit and the read loop drops the message.
     let config = WebSocketConfig::default()
-        .max_frame_size(Some(65_536))
-        .max_message_size(Some(13_107_200));
+        .max_frame_size(Some(inner.config.max_frame_size))
+        .max_message_size(Some(reassembly_cap(inner.config.max_message_size)));
     let Ok(ws) =
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await
     else {
@@ -188,6 +191,21 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
             Some(Ok(_)) => continue,
         };
         if bytes.is_empty() {
+            continue;
+        }
+        if bytes.len() > inner.config.max_message_size {
+            // Vert.x drops the message and reports it to the exception handler only: no
+            // reply, no close.
+            let envelope = federation_protocol::Envelope::parse(&bytes).ok();
+            inner.record(Event::OversizeMessage {
+                connection,
+                bytes: bytes.len(),
+                limit: inner.config.max_message_size,
+                kind: envelope.as_ref().map(|e| e.kind.as_str().to_owned()),
+                message_type: envelope
+                    .as_ref()
+                    .and_then(|e| e.exchange_type.map(str::to_owned)),
+            });
             continue;
         }
         let decoded = match decode(&bytes) {
@@ -294,9 +312,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                 }
                 let out = out.clone();
                 let inner = inner.clone();
-                let integration = integration_id.clone().unwrap_or_default();
                 tokio::spawn(async move {
-                    let reply = handle_agent_command(&inner, &integration, command).await;
+                    let reply = handle_agent_command(&inner, command).await;
                     let _ = out
                         .send(Out::Ws(WsMessage::Binary(reply.encode().into())))
                         .await;
@@ -317,6 +334,13 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
     });
     drop(out);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// The most tungstenite reassembles before closing the connection: four times the message
+/// limit, at least 64 MiB, so that a message somewhat over the limit is read whole and dropped
+/// as APIM does, while a runaway message cannot fill the memory.
+fn reassembly_cap(max_message_size: usize) -> usize {
+    max_message_size.saturating_mul(4).max(64 << 20)
 }
 
 fn close(code: CloseCode, reason: &str) -> WsMessage {
@@ -355,7 +379,7 @@ async fn ping_loop(out: mpsc::Sender<Out>, period: Duration) {
 
 /// The controller's handlers for what agents send: HELLO (handled above) and INGEST; other
 /// known types get NO_REPLY, unknown ones UNKNOWN.
-async fn handle_agent_command(inner: &Arc<Inner>, integration_id: &str, command: Command) -> Reply {
+async fn handle_agent_command(inner: &Arc<Inner>, command: Command) -> Reply {
     let command_type = command.command_type();
     match command.payload {
         CommandPayload::Ingest(ingest) => {
@@ -366,17 +390,14 @@ async fn handle_agent_command(inner: &Arc<Inner>, integration_id: &str, command:
             // APIM looks the job up and, when it does not exist (yet), ingests nothing and
             // still answers SUCCEEDED.
             let known_job = inner.update(|s| {
-                let Some(job) = s.jobs.get_mut(&ingest.ingest_job_id) else {
-                    return false;
-                };
-                job.batches += 1;
-                job.done |= ingest.done;
-                job.apis.extend(ingest.apis.iter().cloned());
-                let catalog = s.catalog.entry(integration_id.to_owned()).or_default();
-                for api in &ingest.apis {
-                    catalog.insert(api.unique_id.clone(), api.clone());
-                }
-                true
+                crate::ingest::apply_batch(
+                    &inner.config,
+                    s,
+                    &ingest.ingest_job_id,
+                    &ingest.apis,
+                    ingest.done,
+                    std::time::Instant::now(),
+                )
             });
             inner.record(Event::Ingest {
                 job_id: ingest.ingest_job_id,

@@ -1,20 +1,21 @@
-//! The simulator's shared state: live channels, ingest jobs, the ingested catalog and the
-//! subscriptions it created.
+//! The simulator's shared state: live channels, ingest jobs, the ingested catalog, the
+//! subscriptions it created and the applications' API keys.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use federation_core::Api;
-use federation_core::model::StringMap;
+use federation_core::{Api, Page, Secret};
 use federation_protocol::Reply;
 use indexmap::IndexMap;
+use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SimulatorConfig;
 use crate::event::{Event, Recorded};
+use crate::subscription::AcceptedSubscription;
 
 /// What a channel's writer sends.
 pub(crate) enum Out {
@@ -99,9 +100,43 @@ pub(crate) struct Channel {
     pub(crate) closed: CancellationToken,
 }
 
+/// An ingest job's status as APIM reads it (`docs/reference/integration-commands.md` §1.3,
+/// §1.4, §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IngestJobStatus {
+    /// Created by a START_INGEST reply with `total > 0`; waiting for the `done: true` batch.
+    #[default]
+    Pending,
+    /// The `done: true` batch arrived.
+    Success,
+    /// APIM 4.7+: read while PENDING after its deadline. Later batches are still ingested; a
+    /// `done: true` batch still completes it (SUCCESS: inferred, see `docs/simulator.md`).
+    Timeout,
+}
+
+impl IngestJobStatus {
+    /// `PENDING`, `SUCCESS` or `TIMEOUT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Success => "SUCCESS",
+            Self::Timeout => "TIMEOUT",
+        }
+    }
+}
+
+impl std::fmt::Display for IngestJobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An ingest job created by a START_INGEST reply with `total > 0`.
 #[derive(Debug, Clone, Default)]
 pub struct IngestJob {
+    /// The job id (`ingestJobId`).
+    pub job_id: String,
     /// The integration.
     pub integration_id: String,
     /// The announced total.
@@ -112,21 +147,58 @@ pub struct IngestJob {
     pub apis: Vec<Api>,
     /// Whether the `done: true` batch arrived.
     pub done: bool,
+    /// The status, as read when this copy was taken.
+    pub status: IngestJobStatus,
+    /// When the job was created (`None` for the stand-in [`Simulator::ingest`](crate::Simulator::ingest)
+    /// returns when the total was 0 and APIM created no job).
+    pub created_at: Option<Instant>,
+    /// APIM 4.7+: when the job times out if no batch comes (creation + the deadline, pushed
+    /// out by each `done: false` batch); `None` before 4.7, where a job has no deadline.
+    pub deadline: Option<Instant>,
 }
 
-/// A subscription accepted by the agent.
+impl IngestJob {
+    /// Whether the job is PENDING.
+    pub fn is_pending(&self) -> bool {
+        self.status == IngestJobStatus::Pending
+    }
+
+    /// Reads the job as APIM does: a PENDING job past its deadline becomes TIMEOUT, for good
+    /// (APIM writes the status back, `AsyncJobRepository.handleDeadLine`).
+    pub(crate) fn read(&mut self, now: Instant) -> &mut Self {
+        if self.status == IngestJobStatus::Pending && self.deadline.is_some_and(|d| now > d) {
+            self.status = IngestJobStatus::Timeout;
+        }
+        self
+    }
+}
+
+/// An ingested API: its latest definition and the pages APIM keeps for it, by page name
+/// (`filename`).
 #[derive(Debug, Clone)]
-pub(crate) struct SubscriptionRecord {
-    pub(crate) api_id: String,
-    pub(crate) metadata: StringMap,
+pub(crate) struct CatalogApi {
+    pub(crate) api: Api,
+    pub(crate) pages: IndexMap<String, Page>,
+}
+
+impl CatalogApi {
+    /// The API as the portal has it: its definition with the pages kept.
+    pub(crate) fn view(&self) -> Api {
+        let mut api = self.api.clone();
+        api.pages = Some(self.pages.values().cloned().collect());
+        api
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) channels: Vec<Channel>,
     pub(crate) jobs: HashMap<String, IngestJob>,
-    pub(crate) catalog: HashMap<String, IndexMap<String, Api>>,
-    pub(crate) subscriptions: HashMap<String, SubscriptionRecord>,
+    /// Per integration, the ingested APIs by `uniqueId`.
+    pub(crate) catalog: HashMap<String, IndexMap<String, CatalogApi>>,
+    pub(crate) subscriptions: IndexMap<String, AcceptedSubscription>,
+    /// Per application, the first API key it was given: the key shared mode reuses.
+    pub(crate) application_keys: HashMap<String, Secret>,
     pub(crate) forced_statuses: VecDeque<u16>,
     pub(crate) events: Vec<Recorded>,
 }
