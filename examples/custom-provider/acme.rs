@@ -15,7 +15,7 @@ use crate::vendor::{AcmeClient, AcmeError};
 
 /// `integration.providers[i].type`, and HELLO's `provider`: said once, read through
 /// `Provider::provider_type` by the connector, the registry and the test kit.
-pub const ACME_TYPE: &str = "acme-api-hub";
+pub(crate) const ACME_TYPE: &str = "acme-api-hub";
 
 /// `integration.providers[i].configuration`, read with [`ProviderSettings::extract`].
 #[derive(Debug, Deserialize)]
@@ -36,7 +36,7 @@ fn default_base_url() -> String {
 
 /// Serves one Acme tenant.
 #[derive(Debug)]
-pub struct AcmeProvider {
+pub(crate) struct AcmeProvider {
     tenant: String,
     base_url: String,
     client: AcmeClient,
@@ -44,7 +44,7 @@ pub struct AcmeProvider {
 
 impl AcmeProvider {
     /// Builds the provider from its `configuration` block; bad settings name their key.
-    pub fn from_settings(settings: &ProviderSettings) -> Result<Self, ProviderError> {
+    pub(crate) fn from_settings(settings: &ProviderSettings) -> Result<Self, ProviderError> {
         let parsed: AcmeSettings = settings.extract()?;
         if !parsed.base_url.starts_with("https://") && !parsed.base_url.starts_with("http://") {
             let problem = "is invalid: expected an http(s) URL";
@@ -132,7 +132,7 @@ impl Provider for AcmeProvider {
 
 /// Builds [`AcmeProvider`]s for `integration.providers[i].type: acme-api-hub`.
 #[derive(Debug)]
-pub struct AcmeFactory;
+pub(crate) struct AcmeFactory;
 
 #[async_trait]
 impl ProviderFactory for AcmeFactory {

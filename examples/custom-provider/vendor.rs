@@ -13,7 +13,7 @@ use federation_core::Secret;
 
 /// An API published on Acme API Hub.
 #[derive(Debug, Clone, Copy)]
-pub struct AcmeApi {
+pub(crate) struct AcmeApi {
     /// Acme's id for the API.
     pub id: &'static str,
     /// Display name.
@@ -48,7 +48,7 @@ const CATALOG: &[AcmeApi] = &[
 
 /// An API key issued by Acme. Its value is a [`Secret`]: `Debug` never shows it.
 #[derive(Debug, Clone)]
-pub struct AcmeKey {
+pub(crate) struct AcmeKey {
     /// Acme's id for the key.
     pub id: String,
     /// The client token it was created with.
@@ -61,7 +61,7 @@ pub struct AcmeKey {
 
 /// What Acme's API answers with when a call fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AcmeError {
+pub(crate) enum AcmeError {
     /// The API, plan or key does not exist.
     NotFound(String),
 }
@@ -81,13 +81,13 @@ type Keys = Arc<Mutex<Vec<AcmeKey>>>;
 
 /// An Acme API Hub client, connected to one tenant.
 #[derive(Debug, Clone)]
-pub struct AcmeClient {
+pub(crate) struct AcmeClient {
     keys: Keys,
 }
 
 impl AcmeClient {
     /// Connects to `tenant` (the token would authenticate the client; any value will do here).
-    pub fn connect(tenant: &str, _api_token: &Secret) -> Self {
+    pub(crate) fn connect(tenant: &str, _api_token: &Secret) -> Self {
         static TENANTS: OnceLock<Mutex<HashMap<String, Keys>>> = OnceLock::new();
         let tenants = TENANTS.get_or_init(Mutex::default);
         let mut tenants = tenants.lock().unwrap_or_else(PoisonError::into_inner);
@@ -100,13 +100,13 @@ impl AcmeClient {
     }
 
     /// `GET /apis`: the tenant's APIs.
-    pub async fn list_apis(&self) -> Result<Vec<AcmeApi>, AcmeError> {
+    pub(crate) async fn list_apis(&self) -> Result<Vec<AcmeApi>, AcmeError> {
         Ok(CATALOG.to_vec())
     }
 
     /// `POST /keys`: a key for `api_id` on `plan_id`. Idempotent on `client_token`: a second
     /// call with the same token returns the key the first one created.
-    pub async fn create_key(
+    pub(crate) async fn create_key(
         &self,
         client_token: &str,
         api_id: &str,
@@ -136,7 +136,7 @@ impl AcmeClient {
     }
 
     /// `DELETE /keys/{id}`.
-    pub async fn delete_key(&self, key_id: &str) -> Result<(), AcmeError> {
+    pub(crate) async fn delete_key(&self, key_id: &str) -> Result<(), AcmeError> {
         let mut keys = self.keys();
         let before = keys.len();
         keys.retain(|k| k.id != key_id);
@@ -147,7 +147,7 @@ impl AcmeClient {
     }
 
     /// What Acme's gateway answers when `value` is presented on `api_id`.
-    pub async fn key_works(&self, api_id: &str, value: &str) -> bool {
+    pub(crate) async fn key_works(&self, api_id: &str, value: &str) -> bool {
         self.keys()
             .iter()
             .any(|k| k.api_id == api_id && k.value.expose() == value)

@@ -8,11 +8,11 @@ use std::process::Command;
 /// leaves APIM time to create the ingest job after reading the START_INGEST reply; the
 /// controller simulator creates it as soon as it reads the reply, before anything the agent
 /// sends after it, so a short pause loses nothing here.
-pub const INGEST_START_DELAY_MS: &str = "50";
+pub(crate) const INGEST_START_DELAY_MS: &str = "50";
 
 /// `binary` with an empty environment but `PATH` and the tests' short ingest start delay
 /// ([`INGEST_START_DELAY_MS`]); the caller adds the rest.
-pub fn agent_command(binary: &str) -> Command {
+pub(crate) fn agent_command(binary: &str) -> Command {
     let mut command = Command::new(binary);
     command
         .env_clear()

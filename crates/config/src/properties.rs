@@ -54,7 +54,7 @@ pub(crate) struct Property {
 
 impl Property {
     /// The Spring-style key (`a.b[0].c`).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         render_key(self.segments.iter().map(String::as_str))
     }
 }

@@ -22,18 +22,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// SplitMix64: fast, deterministic, good enough to drive mutations.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator for input `index` of a run seeded with `seed`.
-    pub fn for_input(seed: u64, index: u64) -> Self {
+    pub(crate) fn for_input(seed: u64, index: u64) -> Self {
         let mut rng = Self(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
         rng.next_u64();
         rng
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -42,7 +42,7 @@ impl Rng {
     }
 
     /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -51,34 +51,34 @@ impl Rng {
     }
 
     /// A number in `lo..=hi`.
-    pub fn between(&mut self, lo: usize, hi: usize) -> usize {
+    pub(crate) fn between(&mut self, lo: usize, hi: usize) -> usize {
         lo + self.below(hi - lo + 1)
     }
 
     /// True once in `n` times.
-    pub fn one_in(&mut self, n: usize) -> bool {
+    pub(crate) fn one_in(&mut self, n: usize) -> bool {
         self.below(n) == 0
     }
 
     /// A small number, usually tiny: lengths and counts skewed towards 0.
-    pub fn small(&mut self, max: usize) -> usize {
+    pub(crate) fn small(&mut self, max: usize) -> usize {
         let bits = self.below(usize::BITS as usize - max.leading_zeros() as usize + 1);
         self.below((1usize << bits).min(max + 1))
     }
 
     /// One of `items` (which must not be empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 
     /// `len` random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
 
 /// The command line.
-pub struct Options {
+pub(crate) struct Options {
     /// Number of inputs to run.
     pub inputs: u64,
     /// Run seed.
@@ -101,7 +101,7 @@ pub struct Options {
 
 impl Options {
     /// Parses `std::env::args`, with the example's default corpus and crash directories.
-    pub fn from_args(corpus: PathBuf, crashes: PathBuf, max_len: usize) -> Self {
+    pub(crate) fn from_args(corpus: PathBuf, crashes: PathBuf, max_len: usize) -> Self {
         let mut options = Self {
             inputs: 1_000_000,
             seed: 1,
@@ -150,7 +150,7 @@ fn fail(message: &str) -> ! {
 }
 
 /// Every file under `dir` (recursively), sorted by path, as bytes.
-pub fn load_corpus(dir: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn load_corpus(dir: &Path) -> Vec<Vec<u8>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -178,7 +178,7 @@ pub fn load_corpus(dir: &Path) -> Vec<Vec<u8>> {
 const INTERESTING_BYTES: &[u8] = b"\0\x7f\x80\xff\xc3\xe2\"'{}[]:;,\\\n\r\t -0.9_&*#!|>%@`~=$?<";
 
 /// Texts that make numbers overflow or parse oddly.
-pub const ODD_NUMBERS: &[&str] = &[
+pub(crate) const ODD_NUMBERS: &[&str] = &[
     "0",
     "-0",
     "-1",
@@ -207,7 +207,7 @@ pub const ODD_NUMBERS: &[&str] = &[
 ];
 
 /// Applies 1 to 8 random mutations to `data`, keeping it at most `max_len` bytes.
-pub fn mutate(
+pub(crate) fn mutate(
     rng: &mut Rng,
     data: &mut Vec<u8>,
     dictionary: &[&str],
@@ -297,7 +297,7 @@ pub fn mutate(
 
 /// The usual mix of inputs: mutated seeds (35 %), the target's grammar-aware generator (45 %,
 /// a third of them mutated further as bytes), random bytes (10 %) and two seeds spliced (10 %).
-pub fn mixed_input(
+pub(crate) fn mixed_input(
     rng: &mut Rng,
     corpus: &[Vec<u8>],
     dictionary: &[&str],
@@ -339,7 +339,7 @@ thread_local! {
 }
 
 /// Memory figures of this process, in KiB: (VmRSS, VmHWM).
-pub fn memory_kib() -> (u64, u64) {
+pub(crate) fn memory_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -354,7 +354,7 @@ pub fn memory_kib() -> (u64, u64) {
 /// Runs `target` on the inputs `generate` makes (or on `--replay FILE`), prints progress and a
 /// summary, and exits with 1 if any input panicked. `target` returns a label for the outcome
 /// (`"decoded"`, `"invalid JSON"`, …); the summary counts them, to show what the inputs reach.
-pub fn run(
+pub(crate) fn run(
     name: &str,
     options: &Options,
     mut generate: impl FnMut(&mut Rng) -> Vec<u8>,

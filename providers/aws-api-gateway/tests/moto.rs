@@ -1082,12 +1082,12 @@ mod counters {
     }
 
     /// Installs the recorder (idempotent).
-    pub fn install() {
+    pub(crate) fn install() {
         counters();
     }
 
     /// The counter's value, `0` when never recorded.
-    pub fn get(rendered: &str) -> u64 {
+    pub(crate) fn get(rendered: &str) -> u64 {
         let counters = counters();
         let mut totals = counters.totals.lock().expect("counters lock");
         for (key, _, _, value) in counters.snapshotter.snapshot().into_vec() {

@@ -13,25 +13,25 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-pub const TOKEN: &str = "app-test-token";
-pub const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const TOKEN: &str = "app-test-token";
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// An HTTP answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: hyper::HeaderMap,
     pub body: String,
 }
 
 impl Answer {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// `GET path` on `addr`, with basic credentials if given.
-pub async fn get(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> Answer {
+pub(crate) async fn get(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> Answer {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     get_on(stream, addr, path, credentials).await
 }
@@ -67,7 +67,7 @@ async fn get_on(
 }
 
 /// Polls `GET path` until it answers `status`.
-pub async fn until_status(
+pub(crate) async fn until_status(
     addr: SocketAddr,
     path: &str,
     credentials: Option<(&str, &str)>,
@@ -97,7 +97,7 @@ pub async fn until_status(
 }
 
 /// A simulator that knows `integrations` (id, provider) and requires [`TOKEN`].
-pub async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
+pub(crate) async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
     let mut config = SimulatorConfig::default().token(TOKEN);
     for (id, provider) in integrations {
         config = config.integration(*id, *provider);
@@ -107,7 +107,7 @@ pub async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
 
 /// The environment of an agent serving `integration` (type `memory`) to the simulator at
 /// `endpoint`, with the management service on 127.0.0.1:`port`, plus `extra`.
-pub fn agent_env(
+pub(crate) fn agent_env(
     endpoint: &str,
     integration: &str,
     port: u16,
@@ -149,7 +149,7 @@ pub fn agent_env(
 }
 
 /// Loads `env` (and no file) through the real configuration loader.
-pub async fn load(env: Vec<(String, String)>) -> AgentConfig {
+pub(crate) async fn load(env: Vec<(String, String)>) -> AgentConfig {
     let dir = tempfile::tempdir().unwrap();
     ConfigLoader::new()
         .env_vars(env)
@@ -162,7 +162,7 @@ pub async fn load(env: Vec<(String, String)>) -> AgentConfig {
 }
 
 /// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use federation_config::{ConfigLoader, KubernetesAccess};
 
 /// The AWS provider's configuration keys (what `ProviderRegistry::config_keys()` returns).
-pub const AWS_KEYS: [&str; 5] = [
+pub(crate) const AWS_KEYS: [&str; 5] = [
     "accessKeyId",
     "acceptApiWithoutUsagePlan",
     "region",
@@ -22,10 +22,10 @@ pub const AWS_KEYS: [&str; 5] = [
 /// A Gravitee Cloud token for the tests (a JWT with the claims the agent needs, `cpg` `eu`,
 /// expiring in 2100; the signature is not a real one, and the agent does not check it). Also in
 /// `fixtures/helm-values-custom-cert.yaml`.
-pub const CLOUD_TOKEN: &str = "eyJraWQiOiJzYWFzIiwiYWxnIjoiUlM1MTIifQ.eyJzdWIiOiJmZWQtYWdlbnQtdGVzdCIsIm9yZyI6Im9yZy01ZDFlOWEiLCJlbnZzIjpbImVudi01ZDFlOWEiXSwiY3BnIjoiZXUiLCJhdWQiOiJDbG91ZEdhdGUiLCJzY29wZXMiOlsiaW50ZWdyYXRpb24iXSwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLTVkMWU5YQ";
+pub(crate) const CLOUD_TOKEN: &str = "eyJraWQiOiJzYWFzIiwiYWxnIjoiUlM1MTIifQ.eyJzdWIiOiJmZWQtYWdlbnQtdGVzdCIsIm9yZyI6Im9yZy01ZDFlOWEiLCJlbnZzIjpbImVudi01ZDFlOWEiXSwiY3BnIjoiZXUiLCJhdWQiOiJDbG91ZEdhdGUiLCJzY29wZXMiOlsiaW50ZWdyYXRpb24iXSwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLTVkMWU5YQ";
 
 /// Secret values used by the fixtures: none may appear in errors or `Debug` output.
-pub const SECRET_VALUES: [&str; 5] = [
+pub(crate) const SECRET_VALUES: [&str; 5] = [
     "tok-3f9a1c2e7b5d4e8f",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "adminadmin",
@@ -33,7 +33,7 @@ pub const SECRET_VALUES: [&str; 5] = [
     "p12-pass-7781",
 ];
 
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("fixtures")
@@ -41,7 +41,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// A `.env` file: `NAME=value` lines, `#` comments.
-pub fn dotenv(path: &Path) -> HashMap<String, String> {
+pub(crate) fn dotenv(path: &Path) -> HashMap<String, String> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -53,7 +53,7 @@ pub fn dotenv(path: &Path) -> HashMap<String, String> {
 }
 
 /// Docker Compose's interpolation of `${VAR}` and `${VAR:-default}`.
-pub fn interpolate(text: &str, vars: &HashMap<String, String>) -> String {
+pub(crate) fn interpolate(text: &str, vars: &HashMap<String, String>) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -76,7 +76,7 @@ pub fn interpolate(text: &str, vars: &HashMap<String, String>) -> String {
 }
 
 /// The `environment:` of the compose file's one service, interpolated with the `.env` file.
-pub fn compose_environment(compose: &Path, env_file: &Path) -> Vec<(String, String)> {
+pub(crate) fn compose_environment(compose: &Path, env_file: &Path) -> Vec<(String, String)> {
     let vars = dotenv(env_file);
     let doc: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(compose).unwrap()).unwrap();
@@ -96,7 +96,7 @@ pub fn compose_environment(compose: &Path, env_file: &Path) -> Vec<(String, Stri
 
 /// Writes the `config.graviteeYml` block of a Helm values file to `dir/gravitee.yml`, as the
 /// chart's ConfigMap does.
-pub fn gravitee_yml_from_helm(values: &Path, dir: &Path) -> PathBuf {
+pub(crate) fn gravitee_yml_from_helm(values: &Path, dir: &Path) -> PathBuf {
     let doc: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(values).unwrap()).unwrap();
     let block = &doc["config"]["graviteeYml"];
@@ -111,23 +111,23 @@ pub fn gravitee_yml_from_helm(values: &Path, dir: &Path) -> PathBuf {
 }
 
 /// A temporary directory and loaders confined to it.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes `name` in the sandbox.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
@@ -138,7 +138,7 @@ impl Sandbox {
 
     /// A loader that reads only `env`, looks for `./config/gravitee.yml` in the sandbox, and
     /// whose Kubernetes service account lives in `<sandbox>/serviceaccount`.
-    pub fn loader<K: Into<String>, V: Into<String>>(
+    pub(crate) fn loader<K: Into<String>, V: Into<String>>(
         &self,
         env: impl IntoIterator<Item = (K, V)>,
     ) -> ConfigLoader {
@@ -154,7 +154,7 @@ impl Sandbox {
 }
 
 /// The minimum environment for a loadable configuration.
-pub fn minimal_env() -> Vec<(String, String)> {
+pub(crate) fn minimal_env() -> Vec<(String, String)> {
     [
         (
             "gravitee_integration_connector_ws_endpoints_0",
@@ -169,7 +169,10 @@ pub fn minimal_env() -> Vec<(String, String)> {
 }
 
 /// Adds or replaces variables.
-pub fn with(mut env: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn with(
+    mut env: Vec<(String, String)>,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     for (k, v) in extra {
         env.retain(|(name, _)| name != k);
         env.push(((*k).to_owned(), (*v).to_owned()));
@@ -178,12 +181,12 @@ pub fn with(mut env: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(Stri
 }
 
 /// A secret of the stand-in: ((namespace, name), [(key, plain value)]).
-pub type StandInSecret<'a> = ((&'a str, &'a str), &'a [(&'a str, &'a str)]);
+pub(crate) type StandInSecret<'a> = ((&'a str, &'a str), &'a [(&'a str, &'a str)]);
 
 /// A loopback stand-in for the Kubernetes API's `GET /api/v1/namespaces/{ns}/secrets/{name}`:
 /// checks the bearer token, answers 401/404 `Status` objects like the real server, and records
 /// every request path.
-pub struct KubeStandIn {
+pub(crate) struct KubeStandIn {
     pub url: String,
     pub requests: Arc<Mutex<Vec<String>>>,
 }
@@ -198,7 +201,7 @@ struct KubeState {
 impl KubeStandIn {
     /// Serves `secrets` ((namespace, name) → key → plain value, base64-encoded on the wire) to
     /// callers presenting `token`.
-    pub async fn start(token: &str, secrets: &[StandInSecret<'_>]) -> Self {
+    pub(crate) async fn start(token: &str, secrets: &[StandInSecret<'_>]) -> Self {
         use axum::Router;
         use axum::extract::{Path as UrlPath, State};
         use axum::http::{HeaderMap, StatusCode};
@@ -281,14 +284,14 @@ impl KubeStandIn {
         Self { url, requests }
     }
 
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 }
 
 /// Kubernetes access to `stand_in` with a service account directory holding `token` and
 /// `namespace`, created in `dir`.
-pub fn kube_access(
+pub(crate) fn kube_access(
     dir: &Path,
     stand_in: &KubeStandIn,
     token: &str,

@@ -15,20 +15,20 @@ use federation_testkit::MemoryProvider;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const TOKEN: &str = "test-token";
-pub const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const TOKEN: &str = "test-token";
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 /// The pause before the first INGEST in every test (`integration.connector.ingest.startDelayMs`).
 /// The default, 3 s, leaves APIM time to create the ingest job after reading the START_INGEST
 /// reply; the simulator creates it as soon as it reads the reply, before anything the agent
 /// sends after it, so a short pause loses nothing here. The tests about the pause set their own.
-pub const INGEST_START_DELAY_MS: u64 = 50;
+pub(crate) const INGEST_START_DELAY_MS: u64 = 50;
 
 /// A simulator that knows `integrations` (id, provider) and requires [`TOKEN`].
-pub async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
+pub(crate) async fn simulator(integrations: &[(&str, &str)]) -> Simulator {
     simulator_with(integrations, |c| c).await
 }
 
-pub async fn simulator_with(
+pub(crate) async fn simulator_with(
     integrations: &[(&str, &str)],
     tweak: impl FnOnce(SimulatorConfig) -> SimulatorConfig,
 ) -> Simulator {
@@ -41,7 +41,7 @@ pub async fn simulator_with(
 
 /// Connector settings for `endpoint`: bearer token, fast backoff without jitter, a short pause
 /// before the first INGEST ([`INGEST_START_DELAY_MS`]).
-pub fn connector_config(endpoint: &str) -> ConnectorConfig {
+pub(crate) fn connector_config(endpoint: &str) -> ConnectorConfig {
     let mut config = ConnectorConfig::default();
     config.ws.endpoints = vec![endpoint.to_owned()];
     config.ws.headers = vec![HeaderConfig {
@@ -57,12 +57,12 @@ pub fn connector_config(endpoint: &str) -> ConnectorConfig {
 }
 
 /// The agent's own default for `integration.connector.ingest.startDelayMs`.
-pub fn default_ingest_start_delay_ms() -> u64 {
+pub(crate) fn default_ingest_start_delay_ms() -> u64 {
     ConnectorConfig::default().ingest.start_delay_ms
 }
 
 /// A running connector.
-pub struct Running {
+pub(crate) struct Running {
     pub status: StatusBoard,
     stop: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<Result<(), ConnectorError>>,
@@ -70,7 +70,7 @@ pub struct Running {
 
 impl Running {
     /// Requests shutdown and returns what `run` returned.
-    pub async fn stop(mut self) -> Result<(), ConnectorError> {
+    pub(crate) async fn stop(mut self) -> Result<(), ConnectorError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -81,7 +81,7 @@ impl Running {
     }
 
     /// Waits for `run` to return on its own.
-    pub async fn finished(self) -> Result<(), ConnectorError> {
+    pub(crate) async fn finished(self) -> Result<(), ConnectorError> {
         tokio::time::timeout(WAIT, self.task)
             .await
             .unwrap()
@@ -90,7 +90,7 @@ impl Running {
 }
 
 /// Starts a connector serving `integrations`.
-pub fn start(config: &ConnectorConfig, integrations: Vec<Integration>) -> Running {
+pub(crate) fn start(config: &ConnectorConfig, integrations: Vec<Integration>) -> Running {
     let mut connector = Connector::new(config, &ProxyConfig::default()).unwrap();
     for integration in integrations {
         connector = connector.with_integration(integration);
@@ -108,14 +108,14 @@ pub fn start(config: &ConnectorConfig, integrations: Vec<Integration>) -> Runnin
 }
 
 /// A memory provider with `apis` sample APIs, as an integration.
-pub fn memory(id: &str, apis: usize) -> (Arc<MemoryProvider>, Integration) {
+pub(crate) fn memory(id: &str, apis: usize) -> (Arc<MemoryProvider>, Integration) {
     let provider = Arc::new(MemoryProvider::with_sample_apis(apis));
     let integration = Integration::of(id, provider.clone());
     (provider, integration)
 }
 
 /// Polls `probe` until it holds.
-pub async fn eventually(what: &str, probe: impl Fn() -> bool) {
+pub(crate) async fn eventually(what: &str, probe: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !probe() {
         assert!(
@@ -127,6 +127,6 @@ pub async fn eventually(what: &str, probe: impl Fn() -> bool) {
 }
 
 /// Runs `f` with a deadline.
-pub async fn within<T>(f: impl Future<Output = T>) -> T {
+pub(crate) async fn within<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, f).await.expect("timed out")
 }

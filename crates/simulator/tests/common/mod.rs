@@ -16,12 +16,12 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-pub const TOKEN: &str = "test-token";
-pub const WAIT: Duration = Duration::from_secs(20);
-pub const PROVIDER: &str = "scripted";
+pub(crate) const TOKEN: &str = "test-token";
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const PROVIDER: &str = "scripted";
 
 /// A simulator that knows `integration` (provider [`PROVIDER`]) and requires [`TOKEN`].
-pub async fn simulator(
+pub(crate) async fn simulator(
     integration: &str,
     tweak: impl FnOnce(SimulatorConfig) -> SimulatorConfig,
 ) -> Simulator {
@@ -32,10 +32,10 @@ pub async fn simulator(
 }
 
 /// What the script answers to a controller command; `None` sends nothing.
-pub type Script = Arc<dyn Fn(&Command) -> Option<Reply> + Send + Sync>;
+pub(crate) type Script = Arc<dyn Fn(&Command) -> Option<Reply> + Send + Sync>;
 
 /// A connected agent.
-pub struct Agent {
+pub(crate) struct Agent {
     out: mpsc::UnboundedSender<WsMessage>,
     replies: tokio::sync::Mutex<mpsc::UnboundedReceiver<Reply>>,
     /// Every command the controller sent, in order.
@@ -45,7 +45,7 @@ pub struct Agent {
 impl Agent {
     /// Connects to `sim` for `integration`, says HELLO and waits for its reply; then answers
     /// HEALTH_CHECK and PRIMARY itself and every other command with `script`.
-    pub async fn connect(sim: &Simulator, integration: &str, script: Script) -> Self {
+    pub(crate) async fn connect(sim: &Simulator, integration: &str, script: Script) -> Self {
         let url = format!(
             "ws://{}{}/exchange/controller",
             sim.local_addr(),
@@ -120,18 +120,18 @@ impl Agent {
 
     /// Sends a command and waits for the reply with its id, at most `timeout`; `None` when
     /// none came.
-    pub async fn request(&self, command: &Command, timeout: Duration) -> Option<Reply> {
+    pub(crate) async fn request(&self, command: &Command, timeout: Duration) -> Option<Reply> {
         self.send_bytes(command.encode());
         self.reply_to(&command.id, timeout).await
     }
 
     /// Sends a message as is.
-    pub fn send_bytes(&self, bytes: Vec<u8>) {
+    pub(crate) fn send_bytes(&self, bytes: Vec<u8>) {
         self.out.send(WsMessage::Binary(bytes.into())).unwrap();
     }
 
     /// Waits for the reply to `command_id` (other replies are dropped).
-    pub async fn reply_to(&self, command_id: &str, timeout: Duration) -> Option<Reply> {
+    pub(crate) async fn reply_to(&self, command_id: &str, timeout: Duration) -> Option<Reply> {
         let mut replies = self.replies.lock().await;
         tokio::time::timeout(timeout, async {
             loop {
@@ -147,14 +147,14 @@ impl Agent {
     }
 
     /// Sends one INGEST batch and waits for its reply (which must be SUCCEEDED).
-    pub async fn ingest(&self, job_id: &str, apis: Vec<Api>, done: bool) {
+    pub(crate) async fn ingest(&self, job_id: &str, apis: Vec<Api>, done: bool) {
         let command = ingest_command(job_id, apis, done);
         let reply = self.request(&command, WAIT).await.expect("an INGEST reply");
         assert!(reply.is_success(), "{reply:?}");
     }
 
     /// The commands of `command_type` the controller sent so far.
-    pub fn received_of(&self, command_type: &CommandType) -> Vec<Command> {
+    pub(crate) fn received_of(&self, command_type: &CommandType) -> Vec<Command> {
         self.received
             .lock()
             .unwrap()
@@ -166,7 +166,7 @@ impl Agent {
 }
 
 /// An INGEST command with a fresh id.
-pub fn ingest_command(job_id: &str, apis: Vec<Api>, done: bool) -> Command {
+pub(crate) fn ingest_command(job_id: &str, apis: Vec<Api>, done: bool) -> Command {
     Command::new(
         uuid::Uuid::new_v4().to_string(),
         CommandPayload::Ingest(IngestPayload {
@@ -178,7 +178,7 @@ pub fn ingest_command(job_id: &str, apis: Vec<Api>, done: bool) -> Command {
 }
 
 /// An API `id` (uniqueId `scripted:<id>`) with one SWAGGER page per name in `pages`.
-pub fn api(id: &str, pages: &[&str]) -> Api {
+pub(crate) fn api(id: &str, pages: &[&str]) -> Api {
     let mut api = Api::new(format!("scripted:{id}"), id, format!("API {id}")).with_version("1");
     api.pages = Some(
         pages
@@ -190,7 +190,7 @@ pub fn api(id: &str, pages: &[&str]) -> Api {
 }
 
 /// The page names of `api_id` in the simulator's catalog.
-pub fn page_names(sim: &Simulator, integration: &str, api_id: &str) -> Vec<String> {
+pub(crate) fn page_names(sim: &Simulator, integration: &str, api_id: &str) -> Vec<String> {
     sim.catalog_api(integration, api_id)
         .expect("the API is in the catalog")
         .pages
@@ -201,7 +201,7 @@ pub fn page_names(sim: &Simulator, integration: &str, api_id: &str) -> Vec<Strin
 }
 
 /// A script that answers START_INGEST with `total` and DISCOVER with `apis` (summaries).
-pub fn ingest_script(total: u64, apis: Vec<Api>) -> Script {
+pub(crate) fn ingest_script(total: u64, apis: Vec<Api>) -> Script {
     use federation_protocol::payload::{DiscoverReplyPayload, StartIngestReplyPayload};
     Arc::new(move |command: &Command| match &command.payload {
         CommandPayload::StartIngest(start) => Some(Reply::succeeded(

@@ -24,7 +24,7 @@ pub struct MotoServer {
 
 /// The first line of the panic when moto cannot be found or started: the one command that
 /// installs it.
-pub const MOTO_MISSING: &str = "moto (the AWS emulator these tests run against) is not installed \
+pub(super) const MOTO_MISSING: &str = "moto (the AWS emulator these tests run against) is not installed \
      or does not start: run `bash scripts/install-moto.sh` (or `scripts/test`, which installs it \
      and runs every test)";
 

@@ -8,21 +8,21 @@ use std::path::{Path, PathBuf};
 use federation_core::Api;
 use federation_provider_openapi_files::{OpenApiFilesConfig, OpenApiFilesProvider};
 
-pub const SAMPLE_IDS: [&str; 4] = [
+pub(crate) const SAMPLE_IDS: [&str; 4] = [
     "events/orders-asyncapi.yaml",
     "payments/openapi.json",
     "payments/refunds-openapi-3.1.yaml",
     "petstore/swagger.yaml",
 ];
 
-pub fn specs() -> PathBuf {
+pub(crate) fn specs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/specs")
 }
 
-pub fn provider_on(directory: &Path, store: &Path) -> OpenApiFilesProvider {
+pub(crate) fn provider_on(directory: &Path, store: &Path) -> OpenApiFilesProvider {
     OpenApiFilesProvider::new(OpenApiFilesConfig::new(directory, store)).unwrap()
 }
 
-pub fn ids(apis: &[Api]) -> Vec<&str> {
+pub(crate) fn ids(apis: &[Api]) -> Vec<&str> {
     apis.iter().map(|a| a.id.as_str()).collect()
 }
