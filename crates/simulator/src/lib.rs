@@ -26,6 +26,7 @@ mod apim;
 mod config;
 mod control;
 mod event;
+mod health;
 mod ingest;
 mod server;
 mod state;

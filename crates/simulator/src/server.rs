@@ -301,7 +301,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
                             out.clone(),
                             inner.config.ping_interval,
                         )));
-                        tickers.push(tokio::spawn(crate::control::health_loop(
+                        tickers.push(tokio::spawn(crate::health::health_loop(
                             inner.clone(),
                             connection,
                             id.clone(),

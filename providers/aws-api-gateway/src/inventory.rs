@@ -16,12 +16,12 @@ use async_trait::async_trait;
 use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{Inventory, ProviderError};
 
-use crate::discovery::{get_stages, list_rest_apis, list_usage_plans};
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::mapping::{api_id, split_api_id};
 use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::provider::AwsApiGatewayProvider;
+use crate::reads::{get_stages, list_rest_apis, list_usage_plans};
 use crate::subscription::KEY_PREFIX;
 use crate::target::Target;
 

@@ -111,6 +111,7 @@ pub mod operator;
 mod paging;
 mod plans;
 mod provider;
+mod reads;
 mod settings;
 mod stage_cache;
 mod subscription;

@@ -21,11 +21,12 @@ pub use federation_core::table::OutputFormat;
 use federation_core::{Api, DiscoverRequest, ProviderError, ProviderSettings, Selection};
 use serde::Serialize;
 
+use crate::discovery::Collected;
 pub use crate::discovery::SkippedStage;
-use crate::discovery::{Collected, get_export, get_stages, list_rest_apis};
 use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;
+use crate::reads::{get_export, get_stages, list_rest_apis};
 use crate::target::Target;
 
 /// What `discover` does.

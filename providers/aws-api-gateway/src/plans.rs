@@ -12,7 +12,7 @@
 //! subscription's routing), so a subscription that names no region is sent to the target that
 //! holds its plan without listing every target again ([`PlanCache::holds`]).
 //!
-//! The cache makes no call itself: the caller passes the listing (`discovery::list_usage_plans`
+//! The cache makes no call itself: the caller passes the listing (`reads::list_usage_plans`
 //! for its target), so this module depends on no target.
 
 use std::collections::{HashMap, HashSet};

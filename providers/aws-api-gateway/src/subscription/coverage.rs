@@ -9,10 +9,10 @@
 
 use federation_core::ProviderError;
 
-use crate::discovery::list_usage_plans;
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::plans::PlanStages;
+use crate::reads::list_usage_plans;
 use crate::target::Target;
 
 /// SUBSCRIBEs refused before any key was created, by `reason`: `stage_not_in_plan` (the usage
