@@ -215,7 +215,10 @@ impl ConfigLoader {
                 origins_map.insert(key, origin.clone());
             }
         });
-        let origins = Origins::new(origins_map);
+        let origins = Origins::new(origins_map).with_looked_for({
+            let looked_for = looked_for.clone();
+            move |key| looked_for.describe(key)
+        });
 
         let report = normalise(&mut tree);
         for (key, missing) in &report.after_gap {

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use federation_core::SettingsError;
-use federation_core::settings::Origins;
 
 /// The configuration files the loader looked at, each with whether it was read.
 #[derive(Debug, Clone, Default)]
@@ -60,15 +59,6 @@ pub(crate) fn env_name(key: &str) -> String {
         }
     }
     name
-}
-
-/// The origin of `key` itself, if something set it (not the nearest relative's).
-pub(crate) fn exact_origin(origins: &Origins, key: &str) -> Option<String> {
-    origins
-        .keys()
-        .any(|k| k == key)
-        .then(|| origins.of(key).map(str::to_owned))
-        .flatten()
 }
 
 #[cfg(test)]

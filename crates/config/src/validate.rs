@@ -7,7 +7,7 @@ use federation_core::SettingsError;
 use federation_core::settings::Origins;
 
 use crate::error::ConfigError;
-use crate::looked_for::{LookedFor, exact_origin};
+use crate::looked_for::LookedFor;
 use crate::model::{AgentConfig, StoreConfig};
 
 const ENDPOINT_SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
@@ -24,7 +24,7 @@ pub(crate) fn validate(
     controller: bool,
 ) -> Result<(), ConfigError> {
     let error = |key: String, problem: String| {
-        let origin = exact_origin(origins, &key);
+        let origin = origins.of(&key).map(str::to_owned);
         ConfigError::Setting(SettingsError::new(key, problem, origin))
     };
 

@@ -483,21 +483,31 @@ async fn a_provider_entry_that_is_not_a_map() {
 }
 
 #[tokio::test]
-async fn provider_settings_errors_name_the_full_key_and_origin() {
+async fn provider_settings_errors_name_the_full_key_and_where_it_was_looked_for() {
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
     struct Aws {
         region: String,
     }
-    let loaded = load_env(env_with_secrets()).await.unwrap();
+    let sandbox = Sandbox::new();
+    let loaded = sandbox
+        .loader(env_with_secrets())
+        .known_provider_types(["aws-api-gateway", "openapi-files"])
+        .load()
+        .await
+        .unwrap();
     let err = loaded.config.integration.providers[0]
         .configuration
         .extract::<Aws>()
         .unwrap_err();
+    // Never the variable of a neighbouring key (this used to say `…_secretAccessKey`).
     assert_eq!(
         err.to_string(),
-        "integration.providers[0].configuration.region is missing (from env \
-         gravitee_integration_providers_0_configuration_secretAccessKey)"
+        format!(
+            "integration.providers[0].configuration.region is missing; looked for in env \
+             gravitee_integration_providers_0_configuration_region and in {} (no such file)",
+            sandbox.path().join("config").join("gravitee.yml").display()
+        )
     );
 }
 

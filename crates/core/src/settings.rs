@@ -25,7 +25,8 @@ use figment::value::{Dict, Value};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Why a configuration value could not be used. Displays as
-/// `integration.providers[0].configuration.region is missing (from env gravitee_integration_providers_0_type)`.
+/// `integration.providers[0].configuration.limit is invalid: … (from env gravitee_integration_providers_0_configuration_limit)`,
+/// or for a key nobody set, `… region is missing; looked for in env … and in …/gravitee.yml`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key} {problem}{}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
 pub struct SettingsError {
@@ -33,7 +34,7 @@ pub struct SettingsError {
     pub key: String,
     /// What is wrong, for example `is missing` or `is invalid: expected a number`.
     pub problem: String,
-    /// The file or environment variable that set the key (or its nearest relative).
+    /// The file or environment variable that set the key (`None` when nothing set it).
     pub origin: Option<String>,
 }
 
@@ -53,9 +54,11 @@ impl SettingsError {
     pub fn from_figment(error: figment::Error, prefix: &str, origins: &Origins) -> Self {
         use figment::error::Kind;
         let mut segments: Vec<String> = error.path.clone();
-        let problem = match &error.kind {
+        let mut missing = false;
+        let mut problem = match &error.kind {
             Kind::MissingField(field) => {
                 segments.push(field.to_string());
+                missing = true;
                 "is missing".to_owned()
             }
             Kind::UnknownField(field, _) => {
@@ -67,6 +70,13 @@ impl SettingsError {
         let relative = render_key(segments.iter().map(String::as_str));
         let key = join_key(prefix, &relative);
         let origin = origins.of(&key).map(str::to_owned);
+        // Only for a key nobody set: a blank value has an origin, and its own error.
+        if missing
+            && origin.is_none()
+            && let Some(places) = origins.looked_for(&key)
+        {
+            problem = format!("{problem}; {places}");
+        }
         Self::new(key, problem, origin)
     }
 }
@@ -99,43 +109,60 @@ pub fn render_key<'a>(segments: impl IntoIterator<Item = &'a str>) -> String {
     key
 }
 
-/// Where each configuration key's value came from, by full Spring-style key.
-#[derive(Debug, Clone, Default)]
-pub struct Origins(Arc<BTreeMap<String, String>>);
+/// Where each configuration key's value came from, by full Spring-style key, and where the
+/// loader would have looked for a key nobody set.
+#[derive(Clone, Default)]
+pub struct Origins {
+    map: Arc<BTreeMap<String, String>>,
+    looked_for: Option<Arc<LookedForFn>>,
+}
+
+/// Describes where the loader looks for a key (see [`Origins::with_looked_for`]).
+type LookedForFn = dyn Fn(&str) -> String + Send + Sync;
+
+impl fmt::Debug for Origins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Origins")
+            .field("map", &self.map)
+            .field("looked_for", &self.looked_for.is_some())
+            .finish()
+    }
+}
 
 impl Origins {
     /// Wraps a key → origin map (origins read like `env gravitee_x_y` or `file /etc/gravitee.yml`).
     pub fn new(map: BTreeMap<String, String>) -> Self {
-        Self(Arc::new(map))
+        Self {
+            map: Arc::new(map),
+            looked_for: None,
+        }
     }
 
-    /// The origin of `key`; for a key nobody set (a missing field), the origin of the nearest
-    /// key that shares its parent, so the message points at the entry being defined.
+    /// Adds how to say where the loader looked for a key nobody set (for example `looked for in
+    /// env gravitee_a_b and in /etc/gravitee.yml`): an "is missing" error then names those
+    /// places, never another key's source.
+    pub fn with_looked_for(
+        mut self,
+        describe: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.looked_for = Some(Arc::new(describe));
+        self
+    }
+
+    /// The origin of `key` itself: `None` when nothing set it (a relative's source is never
+    /// borrowed: it would name an unrelated variable).
     pub fn of(&self, key: &str) -> Option<&str> {
-        if let Some(origin) = self.0.get(key) {
-            return Some(origin);
-        }
-        let mut parent = key;
-        loop {
-            let cut = parent.rfind(['.', '['])?;
-            parent = &parent[..cut];
-            if parent.is_empty() {
-                return None;
-            }
-            let found = self
-                .0
-                .range(parent.to_owned()..)
-                .take_while(|(k, _)| k.starts_with(parent))
-                .find(|(k, _)| matches!(k.as_bytes().get(parent.len()), Some(b'.' | b'[') | None));
-            if let Some((_, origin)) = found {
-                return Some(origin);
-            }
-        }
+        self.map.get(key).map(String::as_str)
+    }
+
+    /// Where the loader looked for `key`, when it said how.
+    pub fn looked_for(&self, key: &str) -> Option<String> {
+        self.looked_for.as_ref().map(|describe| describe(key))
     }
 
     /// Every key that has an origin.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.map.keys().map(String::as_str)
     }
 }
 
@@ -372,21 +399,33 @@ mod tests {
     }
 
     #[test]
-    fn missing_key_names_the_full_key_and_nearest_origin() {
+    fn missing_key_names_where_it_was_looked_for_never_a_neighbours_variable() {
         let mut values = Dict::new();
         values.insert("accessKeyId".into(), Value::from("AKIA".to_owned()));
         let origins = Origins::new(BTreeMap::from([(
             "integration.providers[0].configuration.accessKeyId".to_owned(),
             "env gravitee_integration_providers_0_configuration_accessKeyId".to_owned(),
         )]));
+        let settings = ProviderSettings::new(
+            "integration.providers[0].configuration",
+            values.clone(),
+            origins.clone(),
+        );
+        let err = settings.extract::<AwsLike>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "integration.providers[0].configuration.region is missing"
+        );
+        let origins = origins.with_looked_for(|key| format!("looked for in <{key}>"));
         let settings =
             ProviderSettings::new("integration.providers[0].configuration", values, origins);
         let err = settings.extract::<AwsLike>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "integration.providers[0].configuration.region is missing \
-             (from env gravitee_integration_providers_0_configuration_accessKeyId)"
+            "integration.providers[0].configuration.region is missing; looked for in \
+             <integration.providers[0].configuration.region>"
         );
+        assert!(!err.to_string().contains("accessKeyId"), "{err}");
     }
 
     #[test]
