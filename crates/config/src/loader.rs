@@ -406,7 +406,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_variable_naming_thousands_of_parts_is_ignored() {
-        // Found by examples/fuzz_config.rs: such a key overflowed the stack in figment.
+        // Found by examples/fuzz_config/: such a key overflowed the stack in figment.
         let long = format!("gravitee_integration{}", "_a".repeat(5000));
         let dir = tempfile::tempdir().unwrap();
         let loaded = ConfigLoader::new()

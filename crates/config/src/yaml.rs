@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn aliases_that_expand_too_far_are_an_error() {
         // 36 KB that serde_yaml_ng alone expands to 8 million values (11 GB and 150 s once
-        // flattened); found by `examples/fuzz_config.rs`.
+        // flattened); found by `examples/fuzz_config/`.
         let text = format!(
             "a: &a [{}]\nb: [{}]\n",
             vec!["xxxxxxxx"; 2000].join(", "),
