@@ -23,6 +23,7 @@
 //! | `maxConcurrency` | 8 | calls in flight per account and region |
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
 //! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
+//! | `apiKeyScope` | `application` | `application`: one key per Gravitee application, on every usage plan it subscribes to (APIM's shared API-key mode); `subscription`: one key per subscription |
 //!
 //! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
@@ -121,4 +122,4 @@ pub mod testing;
 
 pub use factory::AwsApiGatewayFactory;
 pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
-pub use settings::AwsSettings;
+pub use settings::{ApiKeyScope, AwsSettings};
