@@ -188,7 +188,10 @@ async fn one_key_per_application_is_on_each_plan_and_leaves_plan_by_plan() {
                 .contains("through usage plan"),
             "{record:?}"
         );
+        assert_eq!(record.customer_id(), Some("gravitee-app-shop"));
     }
+    let key = client.get_api_key().api_key(&key_id).send().await.unwrap();
+    assert_eq!(key.customer_id(), Some("gravitee-app-shop"));
     assert!(
         gravitee_keys(&client)
             .await

@@ -37,7 +37,8 @@ use federation_core::{ProviderError, Subscription, SubscriptionResult};
 use super::conflict::{explain_refusal, stage_taken, stage_taken_error};
 use super::coverage::usage_plan;
 use super::keys::{
-    FoundKey, attach_key, create_key, delete_key_if_present, detach_key, is_refusal, plans_of_key,
+    FoundKey, NewKey, attach_key, create_key, delete_key_if_present, detach_key, is_refusal,
+    plans_of_key,
 };
 use super::metadata::application_result;
 use super::names::{ApplicationNames, application_words};
@@ -209,7 +210,16 @@ impl AwsApiGatewayProvider {
             ),
             names.key
         );
-        let own = create_key(target, &names.key, &description, true).await?;
+        let own = create_key(
+            target,
+            NewKey {
+                name: &names.key,
+                description: &description,
+                enabled: true,
+                customer: Some(&names.key),
+            },
+        )
+        .await?;
         self.settle_created(target, &names.key, None, &own).await
     }
 

@@ -19,7 +19,7 @@
 
 use federation_core::ProviderError;
 
-use super::keys::{attach_key, create_key, delete_key_if_present, detach_key};
+use super::keys::{KeyQuery, NewKey, attach_key, create_key, delete_key_if_present, detach_key};
 use super::names::PROBE_KEY_NAME;
 use crate::error::Operation;
 use crate::provider::AwsApiGatewayProvider;
@@ -55,7 +55,11 @@ impl AwsApiGatewayProvider {
         plan_id: &str,
     ) -> Result<bool, ProviderError> {
         let mut missing: Vec<(Operation, &str)> = Vec::new();
-        if self.lookup(target, PROBE_KEY_NAME).await?.is_none() {
+        if self
+            .lookup(target, KeyQuery::Name(PROBE_KEY_NAME))
+            .await?
+            .is_none()
+        {
             missing.push((
                 target.operation("GetApiKeys", "GET", "/apikeys"),
                 LOOKUP_ENABLES,
@@ -105,9 +109,13 @@ impl AwsApiGatewayProvider {
 async fn probe_detach(target: &Target, plan_id: &str) -> Result<bool, ProviderError> {
     let probe = create_key(
         target,
-        PROBE_KEY_NAME,
-        "federation agent permission probe (disabled, opens nothing); safe to delete",
-        false,
+        NewKey {
+            name: PROBE_KEY_NAME,
+            description: "federation agent permission probe (disabled, opens nothing); safe \
+                          to delete",
+            enabled: false,
+            customer: None,
+        },
     )
     .await?;
     let outcome = match attach_key(target, plan_id, &probe.id).await {

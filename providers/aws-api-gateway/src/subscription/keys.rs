@@ -38,6 +38,17 @@ pub(super) struct ListedKey {
     pub(super) created: Option<(i64, u32)>,
 }
 
+/// What a `GetApiKeys` walk asks for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum KeyQuery<'a> {
+    /// `nameQuery`: the keys whose name starts with it (moto; what AWS's `nameQuery` matches
+    /// is not documented, so only exact names are looked up this way).
+    Name(&'a str),
+    /// `customerId`: the keys created with this customer id ("the identifier of a customer in
+    /// AWS Marketplace or an external system, such as a developer portal").
+    Customer(&'a str),
+}
+
 impl ListedKey {
     /// As a [`FoundKey`], when it has a value.
     pub(super) fn found(&self) -> Option<FoundKey> {
@@ -61,26 +72,29 @@ impl AwsApiGatewayProvider {
         target: &Target,
         name: &str,
     ) -> Result<Option<Vec<FoundKey>>, ProviderError> {
-        Ok(self.lookup(target, name).await?.map(|listed| {
-            listed
-                .iter()
-                .filter(|k| k.name == name)
-                .filter_map(ListedKey::found)
-                .collect()
-        }))
+        Ok(self
+            .lookup(target, KeyQuery::Name(name))
+            .await?
+            .map(|listed| {
+                listed
+                    .iter()
+                    .filter(|k| k.name == name)
+                    .filter_map(ListedKey::found)
+                    .collect()
+            }))
     }
 
-    /// The keys whose name starts with `prefix`, with values and descriptions (`GetApiKeys`,
-    /// paged); `None` when the lookup is not allowed (warned once per process).
+    /// The keys `query` selects, with values and descriptions (`GetApiKeys`, paged); `None`
+    /// when the lookup is not allowed (warned once per process).
     pub(super) async fn lookup(
         &self,
         target: &Target,
-        prefix: &str,
+        query: KeyQuery<'_>,
     ) -> Result<Option<Vec<ListedKey>>, ProviderError> {
         if target.lookup_denied() {
             return Ok(None);
         }
-        match list_keys(target, prefix).await {
+        match list_keys(target, query).await {
             Ok(found) => Ok(Some(found)),
             Err(err) if err.is_access_denied() => {
                 target.deny_lookup();
@@ -104,16 +118,22 @@ impl AwsApiGatewayProvider {
     }
 }
 
-/// `GetApiKeys` with `nameQuery` (a prefix match; paged), with values.
-async fn list_keys(target: &Target, prefix: &str) -> Result<Vec<ListedKey>, AwsError> {
+/// `GetApiKeys` for `query` (paged), with values. Whatever the filter AWS applies, only keys
+/// matching it here are kept (moto ignores `customerId`).
+async fn list_keys(target: &Target, query: KeyQuery<'_>) -> Result<Vec<ListedKey>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
     let mut out = Vec::new();
     let mut cursor = Cursor::default();
+    let (name_query, customer) = match query {
+        KeyQuery::Name(name) => (Some(name), None),
+        KeyQuery::Customer(customer) => (None, Some(customer)),
+    };
     loop {
         let page = target
             .call(&op, OperationClass::General, |c| {
                 c.get_api_keys()
-                    .name_query(prefix)
+                    .set_name_query(name_query.map(str::to_owned))
+                    .set_customer_id(customer.map(str::to_owned))
                     .include_values(true)
                     .limit(PAGE_LIMIT)
                     .set_position(cursor.position())
@@ -122,7 +142,11 @@ async fn list_keys(target: &Target, prefix: &str) -> Result<Vec<ListedKey>, AwsE
             .await?;
         out.extend(page.items().iter().filter_map(|k| {
             let name = k.name()?;
-            name.starts_with(prefix).then(|| ListedKey {
+            let selected = match query {
+                KeyQuery::Name(prefix) => name.starts_with(prefix),
+                KeyQuery::Customer(customer) => k.customer_id() == Some(customer),
+            };
+            selected.then(|| ListedKey {
                 id: k.id().unwrap_or_default().to_owned(),
                 name: name.to_owned(),
                 value: k.value().map(Secret::from),
@@ -150,21 +174,31 @@ pub(super) fn subscription_key_description(api_id: &str, subscription: &Subscrip
     )
 }
 
-/// `CreateApiKey`: a key named `name` with a generated value; `enabled` false for records and
-/// markers, which open nothing.
+/// What [`create_key`] creates.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NewKey<'a> {
+    pub(super) name: &'a str,
+    pub(super) description: &'a str,
+    /// False for records, markers and probes, which open nothing.
+    pub(super) enabled: bool,
+    /// `customerId`: an application's objects carry its key's name, so one `GetApiKeys`
+    /// finds them all.
+    pub(super) customer: Option<&'a str>,
+}
+
+/// `CreateApiKey` with a generated value.
 pub(super) async fn create_key(
     target: &Target,
-    name: &str,
-    description: &str,
-    enabled: bool,
+    new: NewKey<'_>,
 ) -> Result<FoundKey, ProviderError> {
     let op = target.operation("CreateApiKey", "POST", "/apikeys");
     let key = target
         .call(&op, OperationClass::ApiKeyWrite, |c| {
             c.create_api_key()
-                .name(name)
-                .description(description)
-                .enabled(enabled)
+                .name(new.name)
+                .description(new.description)
+                .enabled(new.enabled)
+                .set_customer_id(new.customer.map(str::to_owned))
                 .generate_distinct_id(true)
                 .send()
         })

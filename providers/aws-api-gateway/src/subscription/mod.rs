@@ -59,7 +59,7 @@ use coverage::{check_plan_covers, refused};
 pub(crate) use grants::{DETACH_ENABLES, LOOKUP_ENABLES};
 use issued::CachedKey;
 pub(crate) use issued::IssuedKeys;
-use keys::{attach_key, create_key, delete_key, subscription_key_description};
+use keys::{NewKey, attach_key, create_key, delete_key, subscription_key_description};
 use metadata::{META_API_KEY_ID, application_of, subscription_result};
 use names::{ApplicationNames, key_name, usable_application_id};
 pub(crate) use names::{KEY_PREFIX, KeyRole, parse_record, role_of};
@@ -208,7 +208,16 @@ impl AwsApiGatewayProvider {
             }
             _ => {
                 let description = subscription_key_description(api_id, subscription);
-                let own = create_key(target, &name, &description, true).await?;
+                let own = create_key(
+                    target,
+                    NewKey {
+                        name: &name,
+                        description: &description,
+                        enabled: true,
+                        customer: None,
+                    },
+                )
+                .await?;
                 let winner = self
                     .settle_created(target, &name, Some(plan_id), &own)
                     .await?;

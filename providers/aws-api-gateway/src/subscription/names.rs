@@ -9,9 +9,12 @@
 //! | `gravitee-app-{applicationId}.closing` | a marker an UNSUBSCRIBE holds while it deletes the application's key (seconds) | no, never attached |
 //! | `gravitee-agent-check` | the probe key that tests `DeleteUsagePlanKey` once per process (`grants.rs`) and `check --write-probes` | no |
 //!
-//! One `GetApiKeys` with `nameQuery=gravitee-app-{applicationId}` (a prefix match) lists the
-//! application's key, its records and its markers in one call; exact names are filtered here.
-//! Gravitee ids are UUIDs: they contain no `.`, so the suffixes cannot be confused with an id.
+//! The application's key, records and marker all carry `customerId` =
+//! `gravitee-app-{applicationId}` (AWS: "the identifier of a customer in AWS Marketplace or an
+//! external system, such as a developer portal"), so one `GetApiKeys` filtered by it lists them
+//! in one call; exact names are checked here. (What AWS's `nameQuery` matches is not documented,
+//! so it only finds exact names.) Gravitee ids are UUIDs: they contain no `.`, so the suffixes
+//! cannot be confused with an id.
 
 /// The prefix of every key the provider creates.
 pub(crate) const KEY_PREFIX: &str = "gravitee-";

@@ -1,5 +1,5 @@
-//! One application's objects at AWS, as one `GetApiKeys` (`nameQuery` =
-//! `gravitee-app-{applicationId}`) lists them: its key (several after a race of replicas), the
+//! One application's objects at AWS, as one `GetApiKeys` (`customerId` =
+//! `gravitee-app-{applicationId}`, which they all carry) lists them: its key (several after a race of replicas), the
 //! records of its live subscriptions, and the markers of UNSUBSCRIBEs deleting its key
 //! ([`ApplicationKeys`]); and the calls that create records and markers.
 //!
@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use federation_core::{ProviderError, Subscription};
 
-use super::keys::{FoundKey, ListedKey, create_key};
+use super::keys::{FoundKey, KeyQuery, ListedKey, NewKey, create_key};
 use super::names::{ApplicationNames, application_words, parse_record, record_description};
 use crate::provider::AwsApiGatewayProvider;
 use crate::target::Target;
@@ -105,7 +105,7 @@ impl AwsApiGatewayProvider {
         target: &Target,
         names: &ApplicationNames,
     ) -> Result<ApplicationKeys, ProviderError> {
-        match self.lookup(target, &names.key).await? {
+        match self.lookup(target, KeyQuery::Customer(&names.key)).await? {
             Some(listed) => Ok(ApplicationKeys::of(names, listed)),
             None => {
                 let grant = target.operation("GetApiKeys", "GET", "/apikeys").grant();
@@ -137,7 +137,16 @@ pub(super) async fn create_record(
         api_id,
         plan_id,
     );
-    let key = create_key(target, &names.record(subscription_id), &description, false).await?;
+    let key = create_key(
+        target,
+        NewKey {
+            name: &names.record(subscription_id),
+            description: &description,
+            enabled: false,
+            customer: Some(&names.key),
+        },
+    )
+    .await?;
     Ok(Record {
         id: key.id,
         subscription_id: subscription_id.to_owned(),
@@ -156,7 +165,16 @@ pub(super) async fn create_marker(
          of application {}; it is gone within seconds",
         names.key, names.application_id
     );
-    create_key(target, &names.marker(), &description, false).await
+    create_key(
+        target,
+        NewKey {
+            name: &names.marker(),
+            description: &description,
+            enabled: false,
+            customer: Some(&names.key),
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
