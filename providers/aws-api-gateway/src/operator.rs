@@ -6,8 +6,9 @@
 //!   warnings (an export that failed). It answers "why is my API missing?". Render it with
 //!   [`DiscoveryReport::render`] as a table or JSON.
 //! - [`check`] resolves the credentials of every target and tries each AWS action of the seed's
-//!   minimum IAM policy that can be tried without changing anything, and returns a
-//!   [`CheckReport`]: allowed / denied / untested, with the IAM action to add.
+//!   minimum IAM policy that can be tried without changing anything, and the optional ones
+//!   (`GetApiKeys`, `DeleteUsagePlanKey`: what each enables is in [`CheckRow::enables`]), and
+//!   returns a [`CheckReport`]: allowed / denied / untested, with the IAM action to add.
 //!
 //! Both take the provider's `configuration` block ([`ProviderSettings`]) so the binary needs no
 //! AWS types; `*_with` variants take a built provider.
