@@ -99,26 +99,44 @@ impl AwsApiGatewayProvider {
         let plan = usage_plan(target, plan_id, |_| true)
             .await?
             .unwrap_or_default();
-        // The record this delivery made, deleted again if the SUBSCRIBE fails.
+        // The record this delivery made, deleted again if the SUBSCRIBE fails (another
+        // replica's record stays with its reply).
         let mut made: Option<Record> = None;
+        let result = self
+            .subscribe_passes(target, names, request, &plan, &mut made)
+            .await;
+        if result.is_err() {
+            forget(target, made.take()).await;
+        }
+        result
+    }
+
+    async fn subscribe_passes(
+        &self,
+        target: &Arc<Target>,
+        names: &ApplicationNames,
+        request: &Subscribing<'_>,
+        plan: &PlanStages,
+        made: &mut Option<Record>,
+    ) -> Result<SubscriptionResult, ProviderError> {
+        let plan_id = request.plan_id;
         for pass in 1..=PASSES {
             let known = self.application_keys(target, names).await?;
             let key = self.application_key(target, names, &known, request).await?;
             let key_plans = plans_of_key(target, &key.id).await?;
             if !key_plans.iter().any(|(id, _)| id == plan_id)
-                && let Some(taken) = stage_taken(plan_id, &plan, &key_plans)
+                && let Some(taken) = stage_taken(plan_id, plan, &key_plans)
             {
-                forget(target, made.take()).await;
                 return Err(stage_taken_error(
                     names,
                     request.api_id,
-                    (plan_id, &plan),
+                    (plan_id, plan),
                     taken,
                     &known,
                 ));
             }
             if known.records_of(request.subscription_id).next().is_none() {
-                made = Some(
+                *made = Some(
                     create_record(target, names, request.subscription, request.api_id, plan_id)
                         .await?,
                 );
@@ -161,7 +179,6 @@ impl AwsApiGatewayProvider {
                 Err(err) => {
                     // The key stays: another replica may be replying with it. Attached to no
                     // plan of this subscription, it opens nothing more.
-                    forget(target, made.take()).await;
                     if !is_refusal(&err) {
                         return Err(err.into());
                     }
@@ -169,7 +186,7 @@ impl AwsApiGatewayProvider {
                     return Err(explain_refusal(
                         names,
                         request.api_id,
-                        (plan_id, &plan),
+                        (plan_id, plan),
                         &key_plans,
                         &known,
                         &err,
@@ -177,7 +194,6 @@ impl AwsApiGatewayProvider {
                 }
             }
         }
-        forget(target, made.take()).await;
         Err(ProviderError::backend(format!(
             "the key of application {} in {} was deleted {PASSES} times while this subscription \
              was being made (UNSUBSCRIBEs of its other subscriptions at the same time); deliver \
@@ -417,7 +433,7 @@ impl AwsApiGatewayProvider {
     }
 }
 
-/// Deletes the record a failed SUBSCRIBE made (another replica's record stays with its reply).
+/// Deletes the record a failed SUBSCRIBE made.
 async fn forget(target: &Target, record: Option<Record>) {
     let Some(record) = record else { return };
     if let Err(err) = delete_key_if_present(target, &record.id).await {
