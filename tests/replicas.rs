@@ -3,7 +3,9 @@
 //! to the controller simulator, against moto. APIM may send a command to any replica and
 //! re-deliver it to another while the first is still working: here every SUBSCRIBE reaches both
 //! replicas at once. Each subscription must end with one key, the same in both replies, attached
-//! to the usage plan; after UNSUBSCRIBE no key is left.
+//! to the usage plan; after UNSUBSCRIBE no key is left. The agents keep one key per subscription
+//! (`apiKeyScope: subscription`); one key per application with replicas is in
+//! `shared_api_keys.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -56,6 +58,11 @@ fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
         .env(
             "gravitee_integration_providers_0_configuration_region",
             "us-east-1",
+        )
+        // A key per subscription: what this test is about.
+        .env(
+            "gravitee_integration_providers_0_configuration_apiKeyScope",
+            "subscription",
         )
         // Each replica its own management port (0: any free one).
         .env("gravitee_services_core_http_port", "0")

@@ -291,6 +291,7 @@ impl Inventory for MemoryProvider {
                     .filter(|p| plans.contains(p.as_str()))
                     .cloned()
                     .collect(),
+                unused: false,
             })
             .collect())
     }

@@ -216,6 +216,17 @@ where
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP {status}"));
             let code_str = code.as_deref().unwrap_or("");
+            // A resource limit (usage plans per key, keys per account): no retry lifts it. AWS
+            // throttles with TooManyRequestsException and a Retry-After
+            // (`docs/reference/aws-api-gateway.md`, "Errors and the throttling answer").
+            if code_str == "LimitExceededException" && retry_after.is_none() {
+                return Attempt::Fatal(AwsError::Other {
+                    operation: name,
+                    region: region_owned,
+                    message: format!("{code_str}: {message}"),
+                    code,
+                });
+            }
             if status == 429
                 || code_str == "TooManyRequestsException"
                 || code_str == "ThrottlingException"

@@ -34,6 +34,7 @@ impl ProviderFactory for AwsApiGatewayFactory {
             integration_id = %context.integration_id,
             targets = ?provider.target_labels(),
             accept_api_without_usage_plan = provider.settings().accept_api_without_usage_plan,
+            api_key_scope = provider.settings().api_key_scope.as_str(),
             "AWS API Gateway provider configured."
         );
         Ok(Arc::new(provider))

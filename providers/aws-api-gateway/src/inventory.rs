@@ -8,7 +8,10 @@
 //!   `apigateway:GET` on `/apikeys`) and, per usage plan, the keys attached to it
 //!   (`GetUsagePlanKeys`, `apigateway:GET` on `/usageplans/*/keys`). Neither is in the seed's
 //!   minimum policy: when denied, the error names the grant that would enable this part. The
-//!   API a key was issued for is read from the description `subscribe` wrote (`… to {apiId}`).
+//!   API a subscription's own key was issued for is read from the description `subscribe` wrote
+//!   (`… to {apiId}`). An application's key is reported once per subscription recorded for the
+//!   application (each record names its API), or as unused when no record is left; the records
+//!   themselves are not credentials.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +25,7 @@ use crate::mapping::{api_id, split_api_id};
 use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::provider::AwsApiGatewayProvider;
 use crate::reads::{get_stages, list_rest_apis, list_usage_plans};
-use crate::subscription::KEY_PREFIX;
+use crate::subscription::{KEY_PREFIX, KeyRole, parse_record, role_of};
 use crate::target::Target;
 
 #[async_trait]
@@ -86,9 +89,16 @@ fn denied_with_grant(err: AwsError) -> ProviderError {
     }
 }
 
+/// A `gravitee-*` key as `GetApiKeys` lists it (no value).
+struct Listed {
+    id: String,
+    name: String,
+    description: Option<String>,
+}
+
 async fn target_keys(target: &Target) -> Result<Vec<IssuedCredential>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
-    let mut found: BTreeMap<String, IssuedCredential> = BTreeMap::new();
+    let mut listed = Vec::new();
     let mut cursor = Cursor::default();
     loop {
         let page = target
@@ -101,39 +111,118 @@ async fn target_keys(target: &Target) -> Result<Vec<IssuedCredential>, AwsError>
                     .send()
             })
             .await?;
-        for key in page.items() {
-            let (Some(id), Some(name)) = (key.id(), key.name()) else {
-                continue;
-            };
-            let Some(subscription) = name.strip_prefix(KEY_PREFIX) else {
-                continue;
-            };
-            found.insert(
-                id.to_owned(),
-                IssuedCredential {
-                    id: id.to_owned(),
-                    name: name.to_owned(),
-                    subscription_id: Some(subscription.to_owned()),
-                    api_id: key.description().and_then(issued_for),
-                    plans: BTreeSet::new(),
-                },
-            );
-        }
+        listed.extend(page.items().iter().filter_map(|key| {
+            Some(Listed {
+                id: key.id()?.to_owned(),
+                name: key.name()?.to_owned(),
+                description: key.description().map(str::to_owned),
+            })
+        }));
         if !cursor.advance(page.position()) {
             break;
         }
     }
-    if found.is_empty() {
+    let mut issued = IssuedKeys::default();
+    for key in &listed {
+        issued.sort(key);
+    }
+    if issued.keys.is_empty() {
         return Ok(Vec::new());
     }
     for plan in list_usage_plans(target).await? {
         for key_id in plan_keys(target, &plan.id).await? {
-            if let Some(key) = found.get_mut(&key_id) {
+            if let Some(key) = issued.keys.get_mut(&key_id) {
                 key.plans.insert(plan.id.clone());
             }
         }
     }
-    Ok(found.into_values().collect())
+    Ok(issued.credentials())
+}
+
+/// The `gravitee-*` keys sorted by what their names say (`subscription/names.rs`): keys (a
+/// subscription's own, or an application's) and the records of applications' subscriptions.
+/// Records, markers and probe keys are not credentials: they are disabled and never attached.
+#[derive(Default)]
+struct IssuedKeys {
+    /// Every enabled key the agent issued, by id; an application's key without its
+    /// subscriptions yet.
+    keys: BTreeMap<String, IssuedCredential>,
+    /// Application id → its key ids.
+    applications: BTreeMap<String, Vec<String>>,
+    /// Application id → subscription → the API its record names.
+    records: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+impl IssuedKeys {
+    fn sort(&mut self, key: &Listed) {
+        let credential = |subscription_id: Option<&str>, api_id: Option<String>| IssuedCredential {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            subscription_id: subscription_id.map(str::to_owned),
+            api_id,
+            ..IssuedCredential::default()
+        };
+        match role_of(&key.name) {
+            Some(KeyRole::Subscription(subscription)) => {
+                let api = key.description.as_deref().and_then(issued_for);
+                self.keys
+                    .insert(key.id.clone(), credential(Some(subscription), api));
+            }
+            Some(KeyRole::Application(application)) => {
+                self.keys.insert(key.id.clone(), credential(None, None));
+                self.applications
+                    .entry(application.to_owned())
+                    .or_default()
+                    .push(key.id.clone());
+            }
+            Some(KeyRole::Record {
+                application,
+                subscription,
+            }) => {
+                let api = key
+                    .description
+                    .as_deref()
+                    .and_then(parse_record)
+                    .map(|(api, _)| api);
+                self.records
+                    .entry(application.to_owned())
+                    .or_default()
+                    .insert(subscription.to_owned(), api);
+            }
+            Some(KeyRole::Marker(_) | KeyRole::Probe) | None => {}
+        }
+    }
+
+    /// A subscription's own key as it is; an application's key once per subscription recorded
+    /// for the application (with that subscription's API), or once marked unused when none is.
+    /// A record whose application key is gone is left out: it opens nothing, and its
+    /// subscription's UNSUBSCRIBE deletes it.
+    fn credentials(mut self) -> Vec<IssuedCredential> {
+        let mut out = Vec::new();
+        for (application, key_ids) in &self.applications {
+            let records = self.records.get(application);
+            for key_id in key_ids {
+                let Some(key) = self.keys.remove(key_id) else {
+                    continue;
+                };
+                match records.filter(|r| !r.is_empty()) {
+                    None => out.push(IssuedCredential {
+                        unused: true,
+                        ..key
+                    }),
+                    Some(records) => {
+                        out.extend(records.iter().map(|(subscription, api)| IssuedCredential {
+                            subscription_id: Some(subscription.clone()),
+                            api_id: api.clone(),
+                            ..key.clone()
+                        }))
+                    }
+                }
+            }
+        }
+        out.extend(self.keys.into_values());
+        out
+    }
 }
 
 async fn plan_keys(target: &Target, plan_id: &str) -> Result<Vec<String>, AwsError> {
@@ -185,5 +274,80 @@ mod tests {
         );
         assert_eq!(issued_for("made by hand"), None);
         assert_eq!(issued_for("Gravitee subscription s1 to nothing"), None);
+    }
+
+    fn listed(id: &str, name: &str, description: &str) -> Listed {
+        Listed {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+        }
+    }
+
+    #[test]
+    fn an_application_key_is_reported_per_record_and_unused_without_one() {
+        let mut issued = IssuedKeys::default();
+        for key in [
+            listed(
+                "k1",
+                "gravitee-s1",
+                "Gravitee subscription s1 of application x to a1:prod",
+            ),
+            listed("k2", "gravitee-app-a", "Gravitee application a"),
+            listed(
+                "r1",
+                "gravitee-app-a.sub-s2",
+                "… to a1:prod through usage plan gold",
+            ),
+            listed(
+                "r2",
+                "gravitee-app-a.sub-s3",
+                "… to b1:prod through usage plan free",
+            ),
+            listed(
+                "r3",
+                "gravitee-app-a.sub-s3",
+                "… to b1:prod through usage plan free",
+            ),
+            listed("k3", "gravitee-app-b", "Gravitee application b"),
+            listed("m1", "gravitee-app-b.closing", "marker"),
+            listed(
+                "r4",
+                "gravitee-app-c.sub-s4",
+                "… to c1:prod through usage plan gold",
+            ),
+            listed("p", "gravitee-agent-check", "probe"),
+        ] {
+            issued.sort(&key);
+        }
+        issued
+            .keys
+            .get_mut("k2")
+            .unwrap()
+            .plans
+            .insert("gold".into());
+        let credentials = issued.credentials();
+        let summary: Vec<(&str, Option<&str>, Option<&str>, bool)> = credentials
+            .iter()
+            .map(|c| {
+                (
+                    c.id.as_str(),
+                    c.subscription_id.as_deref(),
+                    c.api_id.as_deref(),
+                    c.unused,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("k2", Some("s2"), Some("a1:prod"), false),
+                ("k2", Some("s3"), Some("b1:prod"), false),
+                ("k3", None, None, true),
+                ("k1", Some("s1"), Some("a1:prod"), false),
+            ]
+        );
+        assert!(credentials[1].plans.contains("gold"), "the key's plans");
+        assert_eq!(credentials[0].name, "gravitee-app-a");
     }
 }

@@ -23,6 +23,7 @@
 //! | `maxConcurrency` | 8 | calls in flight per account and region |
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
 //! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
+//! | `apiKeyScope` | `application` | `application`: one key per Gravitee application, on every usage plan it subscribes to (APIM's shared API-key mode); `subscription`: one key per subscription |
 //!
 //! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
@@ -52,17 +53,26 @@
 //!
 //! Subscribing first checks that the usage plan still covers the stage and that the stage
 //! exists (a key on that plan opens all its APIs; the usage plans are cached per target,
-//! `plans.rs`), then creates an enabled key `gravitee-{graviteeSubscriptionId}`
-//! (`CreateApiKey`) and attaches it to the usage plan (`CreateUsagePlanKey`); the reply carries
-//! the key value and the metadata revoking needs (`apiKeyId`, `usagePlanId`, `region`, plus
-//! `account`/`roleArn` in multi-account mode). The
-//! same subscription twice gets the same key, also when two replicas of the agent receive it at
-//! once (with `GetApiKeys` granted). Revoking deletes every key named for the subscription; a key
-//! already gone is success. Only `API_KEY` subscriptions are supported (the connector checks a
-//! subscription's type against the provider's capabilities before calling it). See
-//! `subscription/`: `mod.rs` (subscribe, revoke), `routing.rs` (which target), `coverage.rs` (the
-//! plan still covers the stage), `keys.rs` (the AWS key calls), `race.rs` (replicas converging
-//! on one key), `issued.rs` (the process's cache), `metadata.rs` (the reply's metadata).
+//! `plans.rs`). Then, with `apiKeyScope: application` (the default) and a
+//! `graviteeApplicationId`, the application's key `gravitee-app-{applicationId}` is found or
+//! created, the subscription recorded by a disabled key, and the key attached to the usage plan
+//! (`CreateUsagePlanKey`): APIM's shared API-key mode shows an application's first key for all
+//! its subscriptions, and that key opens each of them. Otherwise (or without `GetApiKeys` and
+//! `DeleteUsagePlanKey`, said once) the subscription gets an enabled key of its own,
+//! `gravitee-{graviteeSubscriptionId}`. The reply carries the key value and the metadata revoking
+//! needs (`apiKeyId`, `usagePlanId`, `region`, plus `account`/`roleArn` in multi-account mode,
+//! and `apiKeyScope`/`applicationId` for an application's key). The same subscription twice gets
+//! the same key, also when two replicas of the agent receive it at once (with `GetApiKeys`
+//! granted). Revoking removes the subscription's record and detaches the application's key from
+//! the usage plans no other subscription of it uses (deleting it with the last), or deletes every
+//! key named for the subscription; a key already gone is success. Only `API_KEY` subscriptions
+//! are supported (the connector checks a subscription's type against the provider's
+//! capabilities before calling it). See `subscription/`: `mod.rs` (subscribe, revoke),
+//! `routing.rs` (which target), `coverage.rs` (the plan still covers the stage),
+//! `application.rs` and `records.rs` (one key per application), `conflict.rs` (what AWS refuses
+//! an application's key), `grants.rs` (the grants application keys need), `names.rs` (every
+//! name the provider uses), `keys.rs` (the AWS key calls), `race.rs` (replicas converging on one
+//! key), `issued.rs` (the process's cache), `metadata.rs` (the reply's metadata).
 //!
 //! ## Quotas, retries and errors
 //!
@@ -82,15 +92,16 @@
 //!
 //! The provider implements the optional drift inventory (`federation_core::Inventory`,
 //! `inventory.rs`): which ingested stages still exist, each usage plan's stages, and the
-//! `gravitee-*` keys with their usage plans (this last part needs `apigateway:GET` on `/apikeys`
-//! and `/usageplans/*/keys`, absent from the minimum policy; without them the drift report says
-//! so).
+//! `gravitee-*` keys with their usage plans, an application's key once per subscription recorded
+//! for it (this last part needs `apigateway:GET` on `/apikeys` and `/usageplans/*/keys`, absent
+//! from the minimum policy; without them the drift report says so).
 //!
 //! ## Operator tools
 //!
 //! [`operator::discover`] (what would be ingested, and *why* stages were skipped) and
-//! [`operator::check`] (credentials and each action of the minimum IAM policy: allowed / denied
-//! / untested), with table and JSON renderers, for the binary's subcommands.
+//! [`operator::check`] (credentials and each action of the minimum IAM policy, and the optional
+//! `GetApiKeys` and `DeleteUsagePlanKey` with what each enables: allowed / denied / untested),
+//! with table and JSON renderers, for the binary's subcommands.
 //!
 //! ## Test harness (feature `testing`)
 //!
@@ -99,7 +110,8 @@
 //! `scripts/install-moto.sh`), `shared_moto()` (one server per test binary, serialised and
 //! reset between tests), SDK client and seeding helpers, and `ThrottlingProxy`, a loopback
 //! proxy in front of moto that injects real-looking 429s, enforces AWS's quota, pages list
-//! responses (moto never pages), denies chosen operations, and counts calls by operation.
+//! responses (moto never pages), denies chosen operations, answers AWS's usage plan key rules
+//! moto does not enforce, and counts calls by operation.
 
 mod discovery;
 mod error;
@@ -121,4 +133,4 @@ pub mod testing;
 
 pub use factory::AwsApiGatewayFactory;
 pub use provider::{AwsApiGatewayProvider, PROVIDER_TYPE};
-pub use settings::AwsSettings;
+pub use settings::{ApiKeyScope, AwsSettings};

@@ -6,8 +6,9 @@
 //!   warnings (an export that failed). It answers "why is my API missing?". Render it with
 //!   [`DiscoveryReport::render`] as a table or JSON.
 //! - [`check`] resolves the credentials of every target and tries each AWS action of the seed's
-//!   minimum IAM policy that can be tried without changing anything, and returns a
-//!   [`CheckReport`]: allowed / denied / untested, with the IAM action to add.
+//!   minimum IAM policy that can be tried without changing anything, and the optional ones
+//!   (`GetApiKeys`, `DeleteUsagePlanKey`: what each enables is in [`CheckRow::enables`]), and
+//!   returns a [`CheckReport`]: allowed / denied / untested, with the IAM action to add.
 //!
 //! Both take the provider's `configuration` block ([`ProviderSettings`]) so the binary needs no
 //! AWS types; `*_with` variants take a built provider.
@@ -27,6 +28,7 @@ use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;
 use crate::reads::{get_export, get_stages, list_rest_apis};
+use crate::subscription::{DETACH_ENABLES, LOOKUP_ENABLES};
 use crate::target::Target;
 
 /// What `discover` does.
@@ -226,6 +228,9 @@ pub struct CheckRow {
     pub operation: String,
     /// Whether the action is in the seed's minimum policy (else optional).
     pub required: bool,
+    /// What an optional action enables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enables: Option<String>,
     /// What happened.
     #[serde(flatten)]
     pub outcome: CheckOutcome,
@@ -288,7 +293,15 @@ impl CheckReport {
                     }
                     CheckOutcome::Denied { .. } => (
                         "DENIED",
-                        format!("add {} on {} to the IAM policy", r.action, r.resource),
+                        match &r.enables {
+                            Some(enables) => format!(
+                                "add {} on {} to the IAM policy; it enables {enables}",
+                                r.action, r.resource
+                            ),
+                            None => {
+                                format!("add {} on {} to the IAM policy", r.action, r.resource)
+                            }
+                        },
                     ),
                     CheckOutcome::Untested { reason } => ("untested", reason.clone()),
                     CheckOutcome::Failed { message } => ("failed", message.clone()),
@@ -355,6 +368,7 @@ async fn check_target(target: &Target, options: CheckOptions, report: &mut Check
         resource,
         operation: operation.to_owned(),
         required,
+        enables: None,
         outcome,
     };
 
@@ -521,7 +535,7 @@ async fn check_target(target: &Target, options: CheckOptions, report: &mut Check
         );
     }
 
-    // GET /apikeys (optional: finds a subscription's key after a restart).
+    // GET /apikeys (optional: finds a key again by name; one key per application).
     let lookup_op = target.operation("GetApiKeys", "GET", "/apikeys");
     let lookup = target
         .call(&lookup_op, OperationClass::General, |c| {
@@ -529,6 +543,40 @@ async fn check_target(target: &Target, options: CheckOptions, report: &mut Check
         })
         .await;
     push(&lookup_op, false, outcome_of(lookup.map(|_| ())));
+    optional(report, LOOKUP_ENABLES);
+
+    // DELETE /usageplans/*/keys/* (optional: one key per application) with a plan and key that
+    // do not exist.
+    let detach_op = target.operation(
+        "DeleteUsagePlanKey",
+        "DELETE",
+        &format!("/usageplans/{PROBE_ID}/keys/{PROBE_ID}"),
+    );
+    let detach = target
+        .call(&detach_op, OperationClass::General, |c| {
+            c.delete_usage_plan_key()
+                .usage_plan_id(PROBE_ID)
+                .key_id(PROBE_ID)
+                .send()
+        })
+        .await;
+    report.rows.push(CheckRow {
+        target: label.clone(),
+        action: detach_op.action.to_owned(),
+        resource: detach_op.resource.clone(),
+        operation: detach_op.name.to_owned(),
+        required: false,
+        enables: None,
+        outcome: outcome_of(detach.map(|_| ())),
+    });
+    optional(report, DETACH_ENABLES);
+}
+
+/// Says what the last row's optional action enables.
+fn optional(report: &mut CheckReport, enables: &str) {
+    if let Some(row) = report.rows.last_mut() {
+        row.enables = Some(enables.to_owned());
+    }
 }
 
 /// A probe's result: success or "not found" (authorised, the probe id does not exist) or a

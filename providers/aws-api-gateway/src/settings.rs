@@ -27,6 +27,7 @@ pub(crate) const CONFIG_KEYS: &[&str] = &[
     "maxConcurrency",
     "maxRetries",
     "stageCacheMaxAgeSeconds",
+    "apiKeyScope",
 ];
 
 /// The provider's configuration.
@@ -91,6 +92,48 @@ pub struct AwsSettings {
     /// discovery cut by its deadline is continued by the next one. `0` turns the cache off.
     #[serde(default = "default_stage_cache_max_age")]
     pub stage_cache_max_age_seconds: u64,
+    /// `apiKeyScope` (default `application`): one API key per Gravitee application, attached
+    /// to every usage plan it subscribes to (APIM's shared API-key mode shows one key for all
+    /// of an application's subscriptions), or `subscription`: one key per subscription. A
+    /// SUBSCRIBE without `graviteeApplicationId` (APIM 4.4.0/4.4.1) always gets a key of its
+    /// own.
+    #[serde(default)]
+    pub api_key_scope: ApiKeyScope,
+}
+
+/// Who an API key is issued to (`apiKeyScope`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiKeyScope {
+    /// One key per Gravitee application and account/region, on every usage plan the
+    /// application subscribes to (`application`, the default).
+    #[default]
+    Application,
+    /// One key per Gravitee subscription (`subscription`).
+    Subscription,
+}
+
+impl ApiKeyScope {
+    /// The configuration value: `application` or `subscription`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Application => "application",
+            Self::Subscription => "subscription",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiKeyScope {
+    /// `application` or `subscription`, in any case; an empty value is the default.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "application" => Ok(Self::Application),
+            "subscription" => Ok(Self::Subscription),
+            other => Err(serde::de::Error::custom(format!(
+                "expected application or subscription, found `{other}`"
+            ))),
+        }
+    }
 }
 
 fn default_session_name() -> String {
@@ -147,6 +190,7 @@ impl AwsSettings {
             max_concurrency: default_concurrency(),
             max_retries: default_retries(),
             stage_cache_max_age_seconds: default_stage_cache_max_age(),
+            api_key_scope: ApiKeyScope::default(),
         }
     }
 
@@ -329,6 +373,21 @@ mod tests {
         assert_eq!(s.max_concurrency, 8);
         assert_eq!(s.role_session_name, "gravitee-federation-agent");
         assert_eq!(s.stage_cache_max_age_seconds, 900);
+        assert_eq!(s.api_key_scope, ApiKeyScope::Application);
+    }
+
+    #[test]
+    fn api_key_scope_reads_either_value_in_any_case() {
+        for (value, scope) in [
+            ("application", ApiKeyScope::Application),
+            ("Subscription", ApiKeyScope::Subscription),
+            (" SUBSCRIPTION ", ApiKeyScope::Subscription),
+            ("", ApiKeyScope::Application),
+        ] {
+            let s = parse(&[("region", "eu-west-1"), ("apiKeyScope", value)]).unwrap();
+            assert_eq!(s.api_key_scope, scope, "{value:?}");
+        }
+        assert_eq!(ApiKeyScope::Subscription.as_str(), "subscription");
     }
 
     #[test]
@@ -395,6 +454,10 @@ mod tests {
                     ("stageCacheMaxAgeSeconds", "86401"),
                 ],
                 "configuration.stageCacheMaxAgeSeconds must be",
+            ),
+            (
+                &[("region", "eu-west-1"), ("apiKeyScope", "team")],
+                "configuration.apiKeyScope is invalid",
             ),
         ];
         for (pairs, expected) in cases {

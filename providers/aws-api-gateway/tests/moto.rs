@@ -21,8 +21,12 @@ use federation_provider_aws_api_gateway::testing::{
 
 const REGION: &str = "us-east-1";
 
+/// A provider with a key per subscription (`apiKeyScope: subscription`): this file tests
+/// those keys; one key per application is tested in `shared_keys.rs`.
 fn provider(endpoint: &str, regions: &str, extra: &[(&str, &str)]) -> AwsApiGatewayProvider {
-    AwsApiGatewayProvider::from_settings(&testing::provider_settings(endpoint, regions, extra))
+    let mut pairs = vec![("apiKeyScope", "subscription")];
+    pairs.extend_from_slice(extra);
+    AwsApiGatewayProvider::from_settings(&testing::provider_settings(endpoint, regions, &pairs))
         .expect("valid test settings")
 }
 
@@ -995,9 +999,12 @@ async fn operator_check_reports_allowed_and_denied_actions() {
     let moto = shared_moto().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
     seed_fixture(&client).await;
+    // With AWS's answers to a detach of a key not in the plan (moto's is a 500).
     let proxy = ThrottlingProxy::start(
         &moto.endpoint(),
-        ProxyConfig::counting().deny("GetUsagePlans"),
+        ProxyConfig::counting()
+            .deny("GetUsagePlans")
+            .usage_plan_rules(),
     )
     .await;
     let provider = provider(&proxy.endpoint(), REGION, &[]);
@@ -1017,6 +1024,7 @@ async fn operator_check_reports_allowed_and_denied_actions() {
         "CreateUsagePlanKey",
         "DeleteApiKey",
         "GetApiKeys",
+        "DeleteUsagePlanKey",
     ] {
         assert_eq!(outcome(op), CheckOutcome::Allowed, "{op}");
     }
@@ -1040,7 +1048,7 @@ async fn operator_check_reports_allowed_and_denied_actions() {
         "no write without write probes"
     );
 
-    proxy.set_config(ProxyConfig::counting());
+    proxy.set_config(ProxyConfig::counting().usage_plan_rules());
     let with_writes = operator::check_with(&provider, CheckOptions { write_probes: true }).await;
     assert!(with_writes.ok(), "{}", with_writes.to_table());
     let leftover = client

@@ -294,6 +294,34 @@ fn key_drift(
             .as_ref()
             .and_then(|id| ledger.apis.get(id))
             .map(|a| a.name.clone());
+        if key.unused {
+            let still = if key.plans.is_empty() {
+                String::new()
+            } else {
+                let on: Vec<&str> = key.plans.iter().map(String::as_str).collect();
+                format!(
+                    "; it is still attached to plan(s) {}: it opens their APIs",
+                    on.join(", ")
+                )
+            };
+            items.push(DriftItem {
+                kind: DriftKind::KeyOrphaned,
+                api_id: None,
+                api_name: None,
+                plan_id: key.plans.first().cloned(),
+                plan_name: None,
+                key: Some(key.name.clone()),
+                detail: format!(
+                    "key {} ({}) serves no subscription any more{still}",
+                    key.name, key.id
+                ),
+                action: format!(
+                    "delete key {} at the vendor: no Gravitee subscription uses it",
+                    key.name
+                ),
+            });
+            continue;
+        }
         if key.plans.is_empty() {
             items.push(DriftItem {
                 kind: DriftKind::KeyOrphaned,
@@ -470,6 +498,7 @@ mod tests {
                     subscription_id: Some("s1".into()),
                     api_id: Some("a".into()),
                     plans: BTreeSet::new(),
+                    ..IssuedCredential::default()
                 },
                 IssuedCredential {
                     id: "k2".into(),
@@ -477,6 +506,7 @@ mod tests {
                     subscription_id: Some("s2".into()),
                     api_id: Some("c".into()),
                     plans: ids(&["p1"]),
+                    ..IssuedCredential::default()
                 },
                 IssuedCredential {
                     id: "k3".into(),
@@ -484,6 +514,7 @@ mod tests {
                     subscription_id: Some("s3".into()),
                     api_id: Some("b".into()),
                     plans: ids(&["p1"]),
+                    ..IssuedCredential::default()
                 },
             ])),
             unchecked: vec![],
@@ -493,6 +524,42 @@ mod tests {
         assert_eq!(report.count(DriftKind::KeyUncovered), 1);
         assert_eq!(report.items.len(), 2);
         assert!(report.items[1].action.contains("close subscription s2"));
+    }
+
+    #[test]
+    fn a_shared_key_no_subscription_uses_is_orphaned_even_on_plans() {
+        let ledger = ledger();
+        let unused = |plans: &[&str]| IssuedCredential {
+            id: "k9".into(),
+            name: "gravitee-app-a1".into(),
+            plans: ids(plans),
+            unused: true,
+            ..IssuedCredential::default()
+        };
+        let now = Observed {
+            apis: Some(ids(&["a", "b", "c", "x"])),
+            plans: Some(coverage(&[("p1", &["a", "b"])])),
+            keys: Some(Ok(vec![unused(&["p1"]), unused(&[])])),
+            unchecked: vec![],
+        };
+        let report = compare(&ledger, &now);
+        assert_eq!(report.count(DriftKind::KeyOrphaned), 2, "{report:?}");
+        let orphaned: Vec<&DriftItem> = report
+            .items
+            .iter()
+            .filter(|i| i.kind == DriftKind::KeyOrphaned)
+            .collect();
+        assert!(
+            orphaned.iter().any(|i| i
+                .detail
+                .contains("serves no subscription any more; it is still attached to plan(s) p1")),
+            "{orphaned:?}"
+        );
+        assert!(
+            orphaned
+                .iter()
+                .all(|i| i.api_id.is_none() && i.action.starts_with("delete key gravitee-app-a1"))
+        );
     }
 
     #[test]

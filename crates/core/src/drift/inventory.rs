@@ -44,7 +44,11 @@ impl Catalogue {
 }
 
 /// A credential the agent issued, as the vendor shows it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A credential shared by several subscriptions (an application's key) is reported once per
+/// subscription it serves, each with that subscription and its API; once none is left, once
+/// with [`IssuedCredential::unused`] set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedCredential {
     /// The vendor's id of the credential (never its value).
@@ -59,6 +63,10 @@ pub struct IssuedCredential {
     pub api_id: Option<String>,
     /// The plans it is attached to now.
     pub plans: BTreeSet<String>,
+    /// No subscription uses it any more (the vendor keeps a record per subscription and none is
+    /// left), whatever plans it is still attached to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unused: bool,
 }
 
 /// The optional drift extension of the provider contract: what only the vendor knows.

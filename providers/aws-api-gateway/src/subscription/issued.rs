@@ -5,7 +5,10 @@
 //! - one lock per subscription, so two deliveries of one subscription racing each other in this
 //!   process create one key (replicas converge through AWS instead, see `race.rs`);
 //! - whether this process has said that `GetApiKeys` is denied: the cache is then the only guard
-//!   against duplicates, and the warning says so once.
+//!   against duplicates, and the warning says so once;
+//! - per target, whether application keys can be issued there (the grant probe of
+//!   `grants.rs`, run once per process and target), and whether the fallback to a key per
+//!   subscription was told (once per process).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +38,9 @@ pub(crate) struct IssuedKeys {
     keys: Mutex<HashMap<String, CachedKey>>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     lookup_denial_warned: AtomicBool,
+    application_scope: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<bool>>>>,
+    application_fallback_told: AtomicBool,
+    without_application_told: AtomicBool,
 }
 
 impl IssuedKeys {
@@ -71,6 +77,26 @@ impl IssuedKeys {
     /// True the first time it is called: the `GetApiKeys` denial is logged once per process.
     pub(super) fn first_lookup_denial(&self) -> bool {
         !self.lookup_denial_warned.swap(true, Ordering::Relaxed)
+    }
+
+    /// Whether application keys can be issued in the target labelled `target`: set once by the
+    /// grant probe (concurrent callers wait for one probe).
+    pub(super) fn application_scope(&self, target: &str) -> Arc<tokio::sync::OnceCell<bool>> {
+        lock(&self.application_scope)
+            .entry(target.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// True the first time it is called: the fallback to a key per subscription is told once.
+    pub(super) fn first_application_fallback(&self) -> bool {
+        !self.application_fallback_told.swap(true, Ordering::Relaxed)
+    }
+
+    /// True the first time it is called: a SUBSCRIBE without `graviteeApplicationId` is told
+    /// once.
+    pub(super) fn first_without_application(&self) -> bool {
+        !self.without_application_told.swap(true, Ordering::Relaxed)
     }
 }
 

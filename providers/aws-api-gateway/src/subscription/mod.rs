@@ -1,4 +1,5 @@
-//! Subscriptions: one API key per Gravitee subscription, attached to the usage plan.
+//! Subscriptions: an API key on the subscription's usage plan, one per Gravitee application or
+//! one per subscription (`apiKeyScope`).
 //!
 //! `subscribe`:
 //! 1. the target is chosen from the subscription's metadata ([`routing`]);
@@ -6,44 +7,62 @@
 //!    (`{restApiId}:{stage}`), and the stage must exist ([`coverage`]: `GetUsagePlans`, cached on
 //!    the target; `GetStage`). Otherwise nothing is created: a key on a plan that no longer
 //!    covers the API would open the plan's other APIs;
-//! 3. the key named `gravitee-{graviteeSubscriptionId}` is looked up (`GetApiKeys` by name); if
-//!    none exists it is created (`CreateApiKey`, enabled, generated value) and looked up again
-//!    ([`keys`]);
-//! 4. when several keys carry the name (two replicas raced on one subscription), every replica
-//!    keeps the same one ([`race`]); a replica whose key lost deletes it;
-//! 5. the winner is attached to the usage plan (`CreateUsagePlanKey`).
+//! 3. with `apiKeyScope: application` (the default) and a `graviteeApplicationId` (APIM
+//!    4.4.2+), when the target grants `GetApiKeys` and `DeleteUsagePlanKey` ([`grants`], probed
+//!    once), the application's key `gravitee-app-{applicationId}` is found or created, the
+//!    subscription recorded, and the key attached to the plan ([`application`], [`records`];
+//!    what AWS refuses: [`conflict`]). APIM's shared API-key mode shows an application's first
+//!    key for all its subscriptions: that key opens each of them;
+//! 4. otherwise the subscription gets a key of its own, `gravitee-{graviteeSubscriptionId}`:
+//!    looked up (`GetApiKeys` by name), else created (`CreateApiKey`, enabled, generated value)
+//!    and looked up again ([`keys`]); when several keys carry the name (two replicas raced),
+//!    every replica keeps the same one ([`race`]); then it is attached to the usage plan
+//!    (`CreateUsagePlanKey`).
 //!
-//! The reply's metadata ([`metadata`]: `apiKeyId`, `usagePlanId`, `region`, and
-//! `account`/`roleArn` in multi-account mode) is everything `revoke` needs: `UNSUBSCRIBE` brings
-//! it back. A subscription delivered twice to one process gets the same key from the process's
-//! cache ([`issued`]).
+//! The reply's metadata ([`metadata`]: `apiKeyId`, `usagePlanId`, `region`, `account`/`roleArn`
+//! in multi-account mode, and `apiKeyScope`/`applicationId` for an application's key) is
+//! everything `revoke` needs: `UNSUBSCRIBE` brings it back. A subscription with its own key
+//! delivered twice to one process gets the same key from the process's cache ([`issued`]).
 //!
-//! `revoke` = `DeleteApiKey` of the metadata's `apiKeyId` and of every key named for the
-//! subscription; a key already gone is success. It checks nothing about the API, so a key on a
-//! plan or stage that changed can always be closed.
+//! `revoke`: for an application's key, the subscription's record goes and the key leaves the
+//! usage plans no other subscription of the application uses (the key goes with the last one,
+//! [`application`]); for a subscription's own key (and every key issued by earlier versions,
+//! whose metadata has no `apiKeyScope`), `DeleteApiKey` of the metadata's `apiKeyId` and of
+//! every key named for the subscription. A key already gone is success. It checks nothing about
+//! the API, so a key on a plan or stage that changed can always be closed.
 //!
 //! Finding keys by name needs `apigateway:GET` on `/apikeys`, absent from the seed's minimum
 //! policy. Without it the process cache is the only guard against duplicates (one warning says
-//! so): a restarted agent or a second replica creates a second key.
+//! so): a restarted agent or a second replica creates a second key; and no application key is
+//! issued ([`grants`]). Every name the provider uses: [`names`].
 
+mod application;
+mod conflict;
 mod coverage;
+mod grants;
 mod issued;
 mod keys;
 mod metadata;
+mod names;
 mod race;
+mod records;
 mod routing;
 
 use federation_core::{ProviderError, Subscription, SubscriptionResult};
 
 use crate::mapping::split_api_id;
 use crate::provider::AwsApiGatewayProvider;
+use crate::settings::ApiKeyScope;
 use crate::target::Target;
+use application::Subscribing;
 use coverage::{check_plan_covers, refused};
+pub(crate) use grants::{DETACH_ENABLES, LOOKUP_ENABLES};
 use issued::CachedKey;
 pub(crate) use issued::IssuedKeys;
-pub(crate) use keys::KEY_PREFIX;
-use keys::{attach_key, create_key, delete_key, key_name};
-use metadata::{META_API_KEY_ID, subscription_result};
+use keys::{NewKey, attach_key, create_key, delete_key, subscription_key_description};
+use metadata::{META_API_KEY_ID, application_of, subscription_result};
+use names::{ApplicationNames, key_name, usable_application_id};
+pub(crate) use names::{KEY_PREFIX, KeyRole, parse_record, role_of};
 use routing::Routing;
 
 impl AwsApiGatewayProvider {
@@ -111,11 +130,74 @@ impl AwsApiGatewayProvider {
         })?;
         let target = self.target_holding_plan(subscription, plan_id).await?;
         check_plan_covers(target, api_id, rest_api_id, stage, plan_id).await?;
+        if let Some(application_id) = self.application_of(subscription)
+            && self.application_keys_allowed(target, plan_id).await?
+        {
+            let request = Subscribing {
+                subscription,
+                subscription_id,
+                api_id,
+                plan_id,
+            };
+            return self
+                .subscribe_application(target, &ApplicationNames::new(application_id), &request)
+                .await;
+        }
+        self.subscribe_own_key(target, api_id, subscription, subscription_id, plan_id)
+            .await
+    }
+
+    /// The application whose key a SUBSCRIBE should get: `apiKeyScope: application` and a
+    /// usable `graviteeApplicationId`; else `None` (a key of the subscription's own).
+    fn application_of<'a>(&self, subscription: &'a Subscription) -> Option<&'a str> {
+        if self.settings.api_key_scope != ApiKeyScope::Application {
+            return None;
+        }
+        let application = subscription
+            .gravitee_application_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        match application {
+            Some(id) if usable_application_id(id) => Some(id),
+            Some(id) => {
+                tracing::warn!(
+                    subscription = %subscription.gravitee_subscription_id,
+                    application = id,
+                    "The graviteeApplicationId cannot name an AWS key: one key for this \
+                     subscription."
+                );
+                None
+            }
+            None => {
+                if self.issued.first_without_application() {
+                    tracing::info!(
+                        subscription = %subscription.gravitee_subscription_id,
+                        "A SUBSCRIBE without graviteeApplicationId (APIM 4.4.0/4.4.1): one key \
+                         per subscription for such subscriptions."
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// A key of the subscription's own, `gravitee-{subscriptionId}`, on the usage plan.
+    async fn subscribe_own_key(
+        &self,
+        target: &std::sync::Arc<Target>,
+        api_id: &str,
+        subscription: &Subscription,
+        subscription_id: &str,
+        plan_id: &str,
+    ) -> Result<SubscriptionResult, ProviderError> {
         let name = key_name(subscription_id);
 
         let (winner, created) = match self.find_keys(target, &name).await? {
             Some(found) if !found.is_empty() => {
-                let winner = self.converge(target, &name, plan_id, None, found).await?;
+                let winner = self
+                    .converge(target, &name, Some(plan_id), None, found)
+                    .await?;
                 tracing::info!(
                     subscription = subscription_id,
                     api_key_id = %winner.id,
@@ -125,8 +207,20 @@ impl AwsApiGatewayProvider {
                 (winner, false)
             }
             _ => {
-                let own = create_key(target, &name, api_id, subscription).await?;
-                let winner = self.settle_created(target, &name, plan_id, &own).await?;
+                let description = subscription_key_description(api_id, subscription);
+                let own = create_key(
+                    target,
+                    NewKey {
+                        name: &name,
+                        description: &description,
+                        enabled: true,
+                        customer: None,
+                    },
+                )
+                .await?;
+                let winner = self
+                    .settle_created(target, &name, Some(plan_id), &own)
+                    .await?;
                 let created = winner.id == own.id;
                 (winner, created)
             }
@@ -196,6 +290,26 @@ impl AwsApiGatewayProvider {
                  add the region/role back to the configuration to revoke it",
                 self.describe(&routing)
             )));
+        }
+        if let Some(application) = application_of(subscription) {
+            let application = application.map_err(|()| {
+                ProviderError::InvalidRequest(format!(
+                    "the UNSUBSCRIBE for {api_id} says the key is an application's \
+                     (apiKeyScope: application) but names no applicationId"
+                ))
+            })?;
+            if subscription_id.is_empty() {
+                return Err(ProviderError::InvalidRequest(
+                    "the UNSUBSCRIBE has no graviteeSubscriptionId".to_owned(),
+                ));
+            }
+            let names = ApplicationNames::new(application);
+            for &target in &candidates {
+                self.revoke_application(target, &names, subscription_id)
+                    .await?;
+            }
+            self.issued.remove(subscription_id);
+            return Ok(());
         }
         let key_id = match subscription
             .metadata_value(META_API_KEY_ID)

@@ -1,12 +1,14 @@
 //! Replicas converging on one key: two agents (or two deliveries after a restart) that
-//! subscribe the same subscription at once may each create a key named for it; every replica
-//! must end up replying with the same one, and the others must be deleted.
+//! subscribe the same subscription (or two subscriptions of one application, for an
+//! application's key) at once may each create a key with its name; every replica must end up
+//! replying with the same one, and the others must be deleted.
 //!
-//! Every replica ranks the keys named for the subscription the same way: oldest `createdDate`
-//! first, ties by id ([`oldest`]). A replica whose key lost deletes it and replies with the
-//! winner. Keys created in the same second (AWS dates have whole seconds) are settled without a
-//! clock: a key already attached to the plan wins, a key that cannot win steps aside at once,
-//! and after [`TIE_WAIT`] the smallest id wins. Outcomes are counted in [`KEY_RACES`].
+//! Every replica ranks the keys with the name the same way: oldest `createdDate` first, ties by
+//! id ([`oldest`]). A replica whose key lost deletes it and replies with the winner. Keys
+//! created in the same second (AWS dates have whole seconds) are settled without a clock: a key
+//! already attached to the plan (for an application's key: to any plan) wins, a key that cannot
+//! win steps aside at once, and after [`TIE_WAIT`] the smallest id wins. Outcomes are counted in
+//! [`KEY_RACES`].
 //!
 //! This needs `GetApiKeys`; without it each replica keeps its own key (see `keys.rs`).
 
@@ -32,11 +34,13 @@ const TIE_POLL: Duration = Duration::from_millis(200);
 impl AwsApiGatewayProvider {
     /// After `CreateApiKey`: looks again by name and keeps the key every replica keeps; deletes
     /// `own` when it lost. Without `GetApiKeys`, `own` is kept (one process cannot see another).
+    /// `plan_id`: the plan a replica that kept its key attaches it to; `None` for an
+    /// application's key (any plan).
     pub(super) async fn settle_created(
         &self,
         target: &Target,
         name: &str,
-        plan_id: &str,
+        plan_id: Option<&str>,
         own: &FoundKey,
     ) -> Result<FoundKey, ProviderError> {
         // On an error the new key stays, attached to no plan (it opens nothing): the next
@@ -50,9 +54,10 @@ impl AwsApiGatewayProvider {
             tracing::info!(
                 api_key_id = %own.id,
                 winner = %winner.id,
+                key_name = name,
                 target_label = %target.label(),
-                "Another replica created this subscription's key first: deleting ours and \
-                 replying with theirs."
+                "Another replica created this {} key first: deleting ours and replying with theirs.",
+                if plan_id.is_some() { "subscription's" } else { "application's" }
             );
             match delete_key(target, &own.id).await {
                 Ok(()) => {}
@@ -74,14 +79,14 @@ impl AwsApiGatewayProvider {
     /// Keys created in the same instant (AWS dates have whole seconds) need more than the
     /// listing: a replica whose look saw only its own key has attached it and replied with it
     /// already, so it must win even if its id is not the smallest. So, among tied keys: a key
-    /// attached to the plan wins; a replica whose key has not the smallest id deletes it at
+    /// attached to the plan (to any plan when `plan_id` is `None`) wins; a replica whose key has not the smallest id deletes it at
     /// once; the key left alone wins. Every replica reaches the same key without a clock. After
     /// [`TIE_WAIT`] (a replica died mid-race) the smallest id wins.
     pub(super) async fn converge(
         &self,
         target: &Target,
         name: &str,
-        plan_id: &str,
+        plan_id: Option<&str>,
         own: Option<&FoundKey>,
         mut keys: Vec<FoundKey>,
     ) -> Result<FoundKey, ProviderError> {

@@ -18,10 +18,12 @@
 //! - [`client`], [`client_for_role`], [`provider_settings`]: explicit test credentials, so
 //!   nothing on the machine (profiles, instance metadata) is consulted.
 //! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans.
-//! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial and call counting.
+//! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial, AWS's usage plan key
+//!   rules ([`UsagePlanRules`]) and call counting.
 
 mod http;
 mod moto;
+mod plan_rules;
 mod proxy;
 pub mod seed;
 
@@ -31,7 +33,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use federation_core::ProviderSettings;
 
 pub use moto::{MotoLease, MotoServer, moto_server_binary, shared_moto};
-pub use proxy::{ProxyConfig, ThrottlingProxy, operation_name};
+pub use proxy::{ProxyConfig, ThrottlingProxy, UsagePlanRules, operation_name};
 
 /// The access key id tests use (moto accepts anything).
 pub const TEST_ACCESS_KEY_ID: &str = "testing";

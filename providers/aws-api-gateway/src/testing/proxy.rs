@@ -11,6 +11,9 @@
 //! - **Stage checks**: moto exports a stage that was deleted; with [`ProxyConfig::check_stages`]
 //!   the proxy asks moto for the stage first and answers a `GetExport` of a missing stage with
 //!   moto's `NotFoundException`, as AWS does.
+//! - **Usage plan key rules**: with [`ProxyConfig::usage_plan_rules`], AWS's answers to a key
+//!   attached twice, to a second usage plan of one API stage, or to more plans than the limit,
+//!   and to a detach of a key not in the plan (`plan_rules.rs`).
 //! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …),
 //!   and STS requests as `sts:<Action>`.
 //!
@@ -36,6 +39,8 @@ use tokio::task::JoinHandle;
 use crate::limiter::TokenBucket;
 
 use super::http;
+use super::plan_rules;
+pub use super::plan_rules::UsagePlanRules;
 
 /// What the proxy does besides forwarding.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +61,8 @@ pub struct ProxyConfig {
     pub latency: Option<Duration>,
     /// Answer `GetExport` of a stage that does not exist with `NotFoundException`.
     pub check_stages: bool,
+    /// Enforce AWS's rules on usage plan keys (moto does not).
+    pub usage_plan_rules: Option<UsagePlanRules>,
 }
 
 impl ProxyConfig {
@@ -101,6 +108,19 @@ impl ProxyConfig {
         self
     }
 
+    /// Answer `CreateUsagePlanKey` and `DeleteUsagePlanKey` as AWS does where moto does not
+    /// (one usage plan per API stage for a key, 10 plans per key, …): see [`UsagePlanRules`].
+    pub fn usage_plan_rules(mut self) -> Self {
+        self.usage_plan_rules = Some(UsagePlanRules::default());
+        self
+    }
+
+    /// [`ProxyConfig::usage_plan_rules`] with these settings.
+    pub fn usage_plan_rules_with(mut self, rules: UsagePlanRules) -> Self {
+        self.usage_plan_rules = Some(rules);
+        self
+    }
+
     /// Deny `operation` (`GetApiKeys`, `CreateApiKey`, …) with `AccessDeniedException`.
     pub fn deny(mut self, operation: &str) -> Self {
         self.deny.insert(operation.to_owned());
@@ -117,6 +137,8 @@ struct Stats {
 
 struct Shared {
     upstream: SocketAddr,
+    /// Held while a usage plan key request is checked and forwarded.
+    plan_keys: tokio::sync::Mutex<()>,
     config: Mutex<ProxyConfig>,
     bucket: Mutex<Option<Arc<TokenBucket>>>,
     stats: Stats,
@@ -165,6 +187,7 @@ impl ThrottlingProxy {
             .map(|(rps, burst)| Arc::new(TokenBucket::new(rps, burst)));
         let shared = Arc::new(Shared {
             upstream,
+            plan_keys: tokio::sync::Mutex::new(()),
             config: Mutex::new(config),
             bucket: Mutex::new(bucket),
             stats: Stats::default(),
@@ -352,6 +375,33 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     {
         return missing;
     }
+
+    let rules = lock(&shared.config).usage_plan_rules;
+    let _plan_keys = match rules {
+        Some(rules)
+            if is_apigateway
+                && matches!(
+                    operation.as_str(),
+                    "CreateUsagePlanKey" | "DeleteUsagePlanKey"
+                ) =>
+        {
+            let held = shared.plan_keys.lock().await;
+            if let Some(refused) = plan_rules::refusal(
+                rules,
+                shared.upstream,
+                &parts,
+                &operation,
+                &path_and_query,
+                &body,
+            )
+            .await
+            {
+                return refused;
+            }
+            Some(held)
+        }
+        _ => None,
+    };
 
     let mut forward = Request::builder().method(parts.method).uri(&path_and_query);
     for (name, value) in &parts.headers {
