@@ -49,7 +49,7 @@ async fn wait_exit(mut child: Child) -> (Option<i32>, String, String) {
 #[tokio::test]
 async fn the_demo_ends_and_the_agent_stops_quietly() {
     let (listen, api) = (free_port(), free_port());
-    let simulator = Command::new(env!("CARGO_BIN_EXE_federation-controller-simulator"))
+    let simulator = Command::new(common::simulator::simulator_binary())
         .args(["--listen", &listen.to_string(), "--api", &api.to_string()])
         .args(["--integration", "demo=openapi-files", "--token", TOKEN])
         .args(["--demo", "--wait", "50"])

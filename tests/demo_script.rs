@@ -5,13 +5,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn the_demo_script_runs_discover_ingest_subscribe_and_unsubscribe_and_stops_cleanly() {
     let agent = Path::new(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"));
-    let simulator = Path::new(env!("CARGO_BIN_EXE_federation-controller-simulator"));
+    let simulator = common::simulator::simulator_binary();
     let bin_dir = agent.parent().unwrap();
     assert_eq!(simulator.parent().unwrap(), bin_dir);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

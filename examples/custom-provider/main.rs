@@ -6,15 +6,16 @@
 //!   and a key store), in memory.
 //! - this file: serves the provider to an integration controller.
 //!
-//! `cargo run --example custom-provider` starts an in-process controller simulator, runs the
-//! connector with the provider, then drives what APIM would (DISCOVER, START_INGEST, SUBSCRIBE,
-//! UNSUBSCRIBE), printing each step, and exits.
+//! `cargo run -p federation-example-custom-provider` starts an in-process controller simulator,
+//! runs the connector with the provider, then drives what APIM would (DISCOVER, START_INGEST,
+//! SUBSCRIBE, UNSUBSCRIBE), printing each step, and exits.
 //!
-//! `cargo run --example custom-provider -- --endpoint URL --token T --integration-id ID`
-//! connects to an external controller instead (the `federation-controller-simulator` binary,
-//! or APIM) and serves until Ctrl-C.
+//! `cargo run -p federation-example-custom-provider -- --endpoint URL --token T
+//! --integration-id ID` connects to an external controller instead (the
+//! `federation-controller-simulator` binary, or APIM) and serves until Ctrl-C.
 //!
-//! `cargo test --example custom-provider` runs the provider contract suite against it.
+//! `cargo test -p federation-example-custom-provider` runs the provider contract suite against
+//! it. A package of its own: its build has no AWS SDK crate.
 //!
 //! Set `RUST_LOG=info` to see the connector's logs too.
 

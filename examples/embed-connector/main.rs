@@ -11,12 +11,12 @@
 //!   completes (here: a oneshot fired by the host, or Ctrl-C), closing with 1000;
 //! - status comes from [`Connector::status`], a cheap handle that stays live while it runs.
 //!
-//! `cargo run --example embed-connector` also starts an in-process controller simulator, which
-//! plays APIM for a scripted few seconds (discover, subscribe, then a GOOD_BYE that makes the
-//! connector reconnect) before the host stops everything and exits.
+//! `cargo run -p federation-example-embed-connector` also starts an in-process controller
+//! simulator, which plays APIM for a scripted few seconds (discover, subscribe, then a GOOD_BYE
+//! that makes the connector reconnect) before the host stops everything and exits.
 //!
-//! `cargo run --example embed-connector -- --endpoint URL --token T --integration-id ID` serves
-//! an external controller until Ctrl-C instead. HELLO announces the provider's own type
+//! `cargo run -p federation-example-embed-connector -- --endpoint URL --token T
+//! --integration-id ID` serves an external controller until Ctrl-C instead. HELLO announces the provider's own type
 //! (`memory`): the integration in the controller must be of that type.
 //!
 //! The provider is the test kit's `MemoryProvider` (three sample APIs, API keys in memory):

@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+pub(crate) mod simulator;
+
 /// `integration.connector.ingest.startDelayMs` of every agent the tests start. The default, 3 s,
 /// leaves APIM time to create the ingest job after reading the START_INGEST reply; the
 /// controller simulator creates it as soon as it reads the reply, before anything the agent

@@ -14,7 +14,25 @@ pub enum LogFormat {
 }
 
 /// Options shared by every agent binary and subcommand.
+///
+/// Flatten it into the binary's own `clap::Parser`, which says the binary's `name`, `version`
+/// and `about` (this struct's doc comment is not a binary's about line):
+///
+/// ```
+/// use clap::Parser;
+///
+/// #[derive(Parser)]
+/// #[command(name = "federation-agent-acme", version, about = "Gravitee federation agent for Acme")]
+/// struct Cli {
+///     #[command(flatten)]
+///     agent: federation_app::AgentArgs,
+/// }
+///
+/// let cli = Cli::parse_from(["federation-agent-acme", "--config", "gravitee.yml"]);
+/// assert_eq!(cli.agent.config.as_deref(), Some(std::path::Path::new("gravitee.yml")));
+/// ```
 #[derive(Debug, Clone, Default, Args)]
+#[command(about = None, long_about = None)]
 pub struct AgentArgs {
     /// gravitee.yml to read (default: $GRAVITEE_HOME/config/gravitee.yml, else
     /// ./config/gravitee.yml if present). Environment variables (gravitee_*) override it.

@@ -19,7 +19,8 @@
 //!
 //! Drive it from Rust ([`Simulator`]: discover, ingest, subscribe, unsubscribe, good-bye,
 //! forced upgrade failures, held INGEST replies, an event log) or over HTTP ([`api`], used by
-//! the `federation-controller-simulator` binary).
+//! this package's `federation-controller-simulator` binary, feature `cli`). Every route of the
+//! HTTP control API, with its bodies and answers: `docs/simulator.md`.
 
 pub mod api;
 mod apim;

@@ -7,8 +7,9 @@
 //!   [`ContractReport`]; [`assert_provider_contract`] panics naming each broken rule. Every
 //!   provider crate runs it in its tests.
 //! - [`memory`]: [`MemoryProvider`], a complete in-memory provider with knobs for slowness,
-//!   failures and health, and [`MemoryFactory`] to register it under a type name. It passes the
-//!   contract suite.
+//!   failures and health, and `MemoryFactory` to register it under a type name (feature
+//!   `factory`, on by default: it brings federation-core's `settings`, hence figment; an
+//!   embedder's build turns it off). It passes the contract suite.
 
 pub mod contract;
 pub mod memory;
@@ -17,10 +18,14 @@ pub use contract::{
     ContractReport, CredentialProbe, Fixture, Outcome, Rule, assert_provider_contract,
     check_provider,
 };
-pub use memory::{MemoryFactory, MemoryProvider};
+#[cfg(feature = "factory")]
+pub use memory::MemoryFactory;
+pub use memory::MemoryProvider;
 
-/// The "Writing a provider" guide (`docs/writing-a-provider.md`): its complete example is
-/// compiled and run as a doctest, so the guide cannot drift from the API.
+/// The "Writing a provider" guide (`docs/writing-a-provider.md`): a plain ```` ```rust ````
+/// block of it is compiled and run as a doctest; its other Rust and `Cargo.toml` snippets are
+/// excerpts of `examples/out-of-tree`, which CI builds and tests, and `tests/guide.rs` checks
+/// that they still are. The guide cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/writing-a-provider.md")]
 pub struct WritingAProviderGuide;

@@ -6,18 +6,17 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use federation_core::drift::{self, Catalogue};
 use federation_core::{
     Api, ApiSink, Capabilities, Depth, DiscoverRequest, Health, Inventory, Page, PageType, Plan,
-    PlanSecurityType, Provider, ProviderContext, ProviderError, ProviderFactory, Subscription,
-    SubscriptionResult,
+    PlanSecurityType, Provider, ProviderError, Subscription, SubscriptionResult,
 };
 
-/// The provider type [`MemoryFactory`] registers.
+/// The provider type of [`MemoryProvider`] (and the one `MemoryFactory` registers).
 pub const MEMORY_TYPE: &str = "memory";
 
 /// An issued credential (its `Debug` hides the key value).
@@ -321,11 +320,18 @@ pub fn sample_api(i: usize) -> Api {
 
 /// Registers [`MemoryProvider`] under the type `memory`; its settings may set
 /// `sampleApis` (how many sample APIs, default 3).
+///
+/// Behind the `factory` feature (on by default), which reads settings with federation-core's
+/// `settings` feature (figment). A program that embeds the connector with a
+/// [`MemoryProvider`] turns it off (`default-features = false`) and compiles no configuration
+/// loader.
+#[cfg(feature = "factory")]
 #[derive(Debug, Default)]
 pub struct MemoryFactory;
 
+#[cfg(feature = "factory")]
 #[async_trait]
-impl ProviderFactory for MemoryFactory {
+impl federation_core::ProviderFactory for MemoryFactory {
     fn provider_type(&self) -> &'static str {
         MEMORY_TYPE
     }
@@ -338,7 +344,10 @@ impl ProviderFactory for MemoryFactory {
         &["sampleApis"]
     }
 
-    async fn build(&self, context: ProviderContext) -> Result<Arc<dyn Provider>, ProviderError> {
+    async fn build(
+        &self,
+        context: federation_core::ProviderContext,
+    ) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
         let count = match context.settings.get_str("sampleApis") {
             None => 3,
             Some(text) => text.trim().parse().map_err(|_| {
@@ -347,6 +356,6 @@ impl ProviderFactory for MemoryFactory {
                     .error("sampleApis", "is invalid: expected a number")
             })?,
         };
-        Ok(Arc::new(MemoryProvider::with_sample_apis(count)))
+        Ok(std::sync::Arc::new(MemoryProvider::with_sample_apis(count)))
     }
 }

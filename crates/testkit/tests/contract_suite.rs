@@ -80,6 +80,8 @@ enum Breakage {
     DuplicateUniqueId,
     /// Full discovery drops the last API of the preview.
     FullDropsAnApi,
+    /// Preview emits the full API, pages included.
+    PagesInPreview,
     /// `Selection::Only` is ignored.
     IgnoresSelection,
     /// One API has a blank name.
@@ -204,8 +206,8 @@ impl Provider for Toy {
                 continue;
             }
             let api = match request.depth {
-                Depth::Preview => api.summary(),
-                Depth::Full => api,
+                Depth::Preview if !self.broken(Breakage::PagesInPreview) => api.summary(),
+                _ => api,
             };
             match sink.emit(api).await {
                 Err(ProviderError::Cancelled) if self.broken(Breakage::FailsWhenCancelled) => {
@@ -297,6 +299,11 @@ async fn each_breakage_fails_its_rule() {
             FullDropsAnApi,
             &[Rule::FullCoversPreview],
             "lacks preview ids [\"api-2\"]",
+        ),
+        (
+            PagesInPreview,
+            &[Rule::PreviewIsCheap],
+            "carries pages on 3 API(s), for example [\"api-0\", \"api-1\", \"api-2\"]",
         ),
         (
             IgnoresSelection,

@@ -1,15 +1,20 @@
 //! The smallest provider that keeps the provider contract: two fixed APIs with one plan each,
 //! API keys kept in memory. `src/main.rs` is its agent binary. For settings, a vendor client
 //! and a scripted demo, see `examples/custom-provider`.
+//!
+//! The factory, [`MinimalFactory`], is behind the `factory` feature (on by default): it reads
+//! settings with federation-core's `settings` feature, which brings figment. A program that
+//! embeds the connector and builds [`MinimalProvider`] itself depends on this crate with
+//! `default-features = false` and compiles no configuration loader.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use federation_core::{
-    Api, ApiSink, Depth, DiscoverRequest, Plan, PlanSecurityType, Provider, ProviderContext,
-    ProviderError, ProviderFactory, Subscription, SubscriptionResult,
+    Api, ApiSink, Depth, DiscoverRequest, Plan, PlanSecurityType, Provider, ProviderError,
+    Subscription, SubscriptionResult,
 };
 
 /// The provider type, said once: `integration.providers[i].type` and HELLO's `provider`.
@@ -86,21 +91,37 @@ impl Provider for MinimalProvider {
     }
 }
 
-/// Builds [`MinimalProvider`]s for `type: minimal` (it reads no settings).
-#[derive(Debug)]
-pub struct MinimalFactory;
+#[cfg(feature = "factory")]
+pub use factory::MinimalFactory;
 
-#[async_trait]
-impl ProviderFactory for MinimalFactory {
-    fn provider_type(&self) -> &'static str {
-        PROVIDER_TYPE
-    }
+#[cfg(feature = "factory")]
+mod factory {
+    use std::sync::Arc;
 
-    fn description(&self) -> &'static str {
-        "Two fixed APIs, API keys in memory"
-    }
+    use async_trait::async_trait;
+    use federation_core::{Provider, ProviderContext, ProviderError, ProviderFactory};
 
-    async fn build(&self, _context: ProviderContext) -> Result<Arc<dyn Provider>, ProviderError> {
-        Ok(Arc::new(MinimalProvider::default()))
+    use super::{MinimalProvider, PROVIDER_TYPE};
+
+    /// Builds [`MinimalProvider`]s for `type: minimal` (it reads no settings).
+    #[derive(Debug)]
+    pub struct MinimalFactory;
+
+    #[async_trait]
+    impl ProviderFactory for MinimalFactory {
+        fn provider_type(&self) -> &'static str {
+            PROVIDER_TYPE
+        }
+
+        fn description(&self) -> &'static str {
+            "Two fixed APIs, API keys in memory"
+        }
+
+        async fn build(
+            &self,
+            _context: ProviderContext,
+        ) -> Result<Arc<dyn Provider>, ProviderError> {
+            Ok(Arc::new(MinimalProvider::default()))
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The minimal provider keeps the whole contract; its agent binary serves the controller
-//! simulator; and that binary's build has no AWS SDK crate in it.
+//! simulator and answers `--version` and `--help` as its own; that binary's build has no AWS SDK
+//! crate in it; and without the `factory` feature (an embedder's build) the provider brings no
+//! configuration loader.
 
 #![allow(clippy::unwrap_used)]
 
@@ -141,8 +143,8 @@ fn is_aws_sdk(name: &str) -> bool {
 }
 
 /// `cargo tree` of `package`'s normal dependencies (what its library and binaries link), one
-/// crate name per line.
-fn normal_dependencies(package: &str) -> Vec<String> {
+/// crate name per line; `extra` adds feature flags.
+fn normal_dependencies(package: &str, extra: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -156,6 +158,7 @@ fn normal_dependencies(package: &str) -> Vec<String> {
             "none",
         ])
         .args(["--format", "{p}", "-p", package])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -172,7 +175,7 @@ fn normal_dependencies(package: &str) -> Vec<String> {
 
 #[test]
 fn the_agent_binary_builds_without_the_aws_sdk() {
-    let crates = normal_dependencies("federation-example-provider-minimal");
+    let crates = normal_dependencies("federation-example-provider-minimal", &[]);
     // The check sees the agent's own crates, so it would see an AWS SDK crate too.
     assert!(crates.iter().any(|c| c == "federation-app"), "{crates:?}");
     assert!(
@@ -185,10 +188,57 @@ fn the_agent_binary_builds_without_the_aws_sdk() {
 
 #[test]
 fn the_check_recognises_the_aws_sdk() {
-    let crates = normal_dependencies("federation-provider-aws-api-gateway");
+    let crates = normal_dependencies("federation-provider-aws-api-gateway", &[]);
     assert!(
         crates.iter().any(|c| c == "aws-sdk-apigateway"),
         "{crates:?}"
     );
     assert!(crates.iter().any(|c| is_aws_sdk(c)));
+}
+
+/// A configuration loader: figment, a YAML parser, the loader crate, its Kubernetes client.
+fn is_loader(name: &str) -> bool {
+    name == "figment" || name.contains("yaml") || name == "federation-config" || name == "reqwest"
+}
+
+/// What a program embedding the connector compiles of this provider: the crate without its
+/// default features (no factory, no agent binary) depends on federation-core without
+/// `settings`, so no figment.
+#[test]
+fn without_the_factory_the_provider_brings_no_configuration_loader() {
+    let package = "federation-example-provider-minimal";
+    let embedded = normal_dependencies(package, &["--no-default-features"]);
+    assert!(
+        embedded.iter().any(|c| c == "federation-core"),
+        "{embedded:?}"
+    );
+    let loader: Vec<_> = embedded.iter().filter(|c| is_loader(c)).collect();
+    assert!(
+        loader.is_empty(),
+        "a loader without the factory: {loader:?}"
+    );
+    // The factory alone brings figment (federation-core's `settings`), and the check sees it.
+    let factory = normal_dependencies(package, &["--no-default-features", "--features", "factory"]);
+    assert!(factory.iter().any(|c| c == "figment"), "{factory:?}");
+    assert!(
+        !factory.iter().any(|c| c == "federation-app"),
+        "{factory:?}"
+    );
+}
+
+#[test]
+fn the_agent_binary_answers_version_and_help_as_its_own() {
+    let binary = env!("CARGO_BIN_EXE_federation-agent-minimal");
+    let version = Command::new(binary).arg("--version").output().unwrap();
+    assert!(version.status.success(), "{version:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("federation-agent-minimal {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = Command::new(binary).arg("--help").output().unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let about = help.lines().next().unwrap_or_default();
+    assert_eq!(about, "Gravitee federation agent for the minimal provider");
+    assert!(help.contains("--config"), "{help}");
 }

@@ -112,7 +112,8 @@ impl Simulator {
 
     /// START_INGEST: returns the job id and the announced total. When the total is positive the
     /// job is created after the reply, as APIM does: when the reply is read (before the agent's
-    /// next message on that connection is), or [`SimulatorConfig::ingest_job_delay`] later
+    /// next message on that connection is), or
+    /// [`SimulatorConfig::ingest_job_delay`](crate::SimulatorConfig::ingest_job_delay()) later
     /// (meanwhile INGEST batches for it are answered SUCCEEDED and dropped, as APIM does for a
     /// job it does not know). The job is PENDING until its `done: true` batch (APIM 4.7+:
     /// TIMEOUT once past its deadline). Refused with [`SimError::IngestPending`] while another

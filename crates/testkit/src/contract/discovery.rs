@@ -77,6 +77,24 @@ pub(super) fn full_covers_preview(preview: &[Api], full: &[Api]) -> Vec<String> 
     problems
 }
 
+/// The preview APIs that carry pages: a preview fetches no documents.
+pub(super) fn preview_problems(what: &str, preview: &[Api]) -> Vec<String> {
+    let with_pages: Vec<&str> = preview
+        .iter()
+        .filter(|api| api.pages.as_ref().is_some_and(|pages| !pages.is_empty()))
+        .map(|api| api.id.as_str())
+        .collect();
+    if with_pages.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<_> = with_pages.iter().take(3).collect();
+    vec![format!(
+        "{what} discovery (Depth::Preview) carries pages on {} API(s), for example {shown:?}: \
+         fetch documents for Depth::Full only",
+        with_pages.len()
+    )]
+}
+
 pub(super) async fn selection_honoured(
     provider: &dyn Provider,
     fixture: &Fixture,

@@ -73,8 +73,8 @@ pub use report::{Check, ContractReport, Outcome, Rule};
 
 use discovery::{
     controller_metadata, fixture_api_discovered, full_covers_preview, ids_stable, ids_unique,
-    metadata_problems, page_problems, plan_problems, required_fields, selection_honoured,
-    stops_when_cancelled,
+    metadata_problems, page_problems, plan_problems, preview_problems, required_fields,
+    selection_honoured, stops_when_cancelled,
 };
 use subscription::SubscribeContext;
 
@@ -229,6 +229,16 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
                 verdict(full_covers_preview(p1, f1)),
             );
             record(
+                Rule::PreviewIsCheap,
+                verdict(
+                    [
+                        preview_problems("preview", p1),
+                        preview_problems("second preview", p2),
+                    ]
+                    .concat(),
+                ),
+            );
+            record(
                 Rule::SelectionHonoured,
                 selection_honoured(provider, fixture, f1).await,
             );
@@ -263,6 +273,7 @@ pub async fn check_provider(provider: &dyn Provider, fixture: &Fixture) -> Contr
                 Rule::IdsUnique,
                 Rule::IdsStable,
                 Rule::FullCoversPreview,
+                Rule::PreviewIsCheap,
                 Rule::SelectionHonoured,
                 Rule::ApiRequiredFields,
                 Rule::PagesHaveFilenames,

@@ -22,6 +22,9 @@ pub enum Rule {
     IdsStable,
     /// Full discovery returns every id preview returned, with the same `uniqueId`.
     FullCoversPreview,
+    /// A preview (`Depth::Preview`) carries no pages: documents are fetched for a full
+    /// discovery (an ingest) only, so that DISCOVER answers well within its deadline.
+    PreviewIsCheap,
     /// `Selection::Only` returns exactly the selected ids it knows, and skips unknown ids.
     SelectionHonoured,
     /// Every API (preview and full) has a non-blank `uniqueId`, `id` and `name`.
@@ -64,6 +67,7 @@ impl Rule {
         Rule::IdsUnique,
         Rule::IdsStable,
         Rule::FullCoversPreview,
+        Rule::PreviewIsCheap,
         Rule::SelectionHonoured,
         Rule::ApiRequiredFields,
         Rule::PagesHaveFilenames,
@@ -89,6 +93,7 @@ impl Rule {
             Rule::IdsUnique => "ids-unique",
             Rule::IdsStable => "ids-stable",
             Rule::FullCoversPreview => "full-covers-preview",
+            Rule::PreviewIsCheap => "preview-is-cheap",
             Rule::SelectionHonoured => "selection-honoured",
             Rule::ApiRequiredFields => "api-required-fields",
             Rule::PagesHaveFilenames => "pages-have-filenames",

@@ -3,6 +3,11 @@
 //! Start it, point an agent at it, and drive it over its HTTP control API (or let `--demo` run
 //! discover → ingest → subscribe → unsubscribe once the agent is connected and print each
 //! step).
+//!
+//! A binary of the `federation-simulator` package (not of the root package, which ships the AWS
+//! agent), so `cargo run -p federation-simulator -- --demo` and
+//! `cargo install --path crates/simulator` build no AWS SDK crate. Its HTTP control API:
+//! `docs/simulator.md`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
