@@ -133,7 +133,8 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
     }
     seed::usage_plan(&client, &plan).await;
     // moto exports a deleted stage; the proxy answers it with AWS's NotFoundException.
-    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().check_stages()).await;
+    let proxy =
+        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().check_stages()).await;
 
     let sim = Simulator::start(
         SimulatorConfig::default()
@@ -252,5 +253,9 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
         "{}",
         reason("pets19")
     );
-    assert!(reason("gone19").contains("not found"), "{}", reason("gone19"));
+    assert!(
+        reason("gone19").contains("not found"),
+        "{}",
+        reason("gone19")
+    );
 }

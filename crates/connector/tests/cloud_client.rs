@@ -203,7 +203,10 @@ async fn cloud_client_proxy_and_truststore_reach_the_cloud_gate() {
             ("gravitee_cloud_client_proxy_username", "agent".to_owned()),
             ("gravitee_cloud_client_proxy_password", "pr0xy".to_owned()),
             // Upper case, as Kubernetes users often write them.
-            ("GRAVITEE_CLOUD_CLIENT_SSL_TRUSTSTORE_TYPE", "PEM".to_owned()),
+            (
+                "GRAVITEE_CLOUD_CLIENT_SSL_TRUSTSTORE_TYPE",
+                "PEM".to_owned(),
+            ),
             (
                 "GRAVITEE_CLOUD_CLIENT_SSL_TRUSTSTORE_PATH",
                 ca_path.display().to_string(),
@@ -228,7 +231,10 @@ async fn cloud_client_proxy_and_truststore_reach_the_cloud_gate() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("agent:pr0xy")
     );
-    assert_eq!(proxy.auth.lock().unwrap().as_deref(), Some(expected.as_str()));
+    assert_eq!(
+        proxy.auth.lock().unwrap().as_deref(),
+        Some(expected.as_str())
+    );
 }
 
 #[tokio::test]
@@ -256,7 +262,10 @@ async fn integration_connector_ws_settings_win_over_cloud_client() {
             ("gravitee_cloud_client_proxy_enabled", "true".to_owned()),
             ("gravitee_cloud_client_proxy_host", "127.0.0.1".to_owned()),
             ("gravitee_cloud_client_proxy_port", dead.to_string()),
-            ("gravitee_cloud_client_ssl_truststore_type", "PEM".to_owned()),
+            (
+                "gravitee_cloud_client_ssl_truststore_type",
+                "PEM".to_owned(),
+            ),
             (
                 "gravitee_cloud_client_ssl_truststore_path",
                 "/nonexistent/ca.pem".to_owned(),

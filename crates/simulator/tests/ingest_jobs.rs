@@ -156,12 +156,20 @@ async fn a_batch_failed_on_purpose_is_answered_error_and_ingests_nothing() {
     );
     assert!(sim.catalog(INTEGRATION).is_empty(), "nothing ingested");
     let job = sim.ingest_job(&job_id).unwrap();
-    assert_eq!(job.status, IngestJobStatus::Pending, "done: true was refused");
+    assert_eq!(
+        job.status,
+        IngestJobStatus::Pending,
+        "done: true was refused"
+    );
     assert_eq!(job.batches, 0);
     assert_eq!(
         sim.count_events(|e| matches!(
             e,
-            federation_simulator::Event::IngestRejected { apis: 1, done: true, .. }
+            federation_simulator::Event::IngestRejected {
+                apis: 1,
+                done: true,
+                ..
+            }
         )),
         1
     );

@@ -52,10 +52,7 @@ pub(crate) fn of(integration: &str) -> String {
         .into_owned();
     let tag = format!("integration={integration}");
     text.lines()
-        .filter(|line| {
-            line.split([' ', '{', '}', ':'])
-                .any(|part| part == tag)
-        })
+        .filter(|line| line.split([' ', '{', '}', ':']).any(|part| part == tag))
         .collect::<Vec<_>>()
         .join("\n")
 }
