@@ -1,7 +1,8 @@
 //! Every ingest job the agent accepted ends with an INGEST `done: true`, whatever failed: the
 //! provider mid-stream, a batch answered ERROR, a batch never answered. Against the simulator
 //! in APIM 4.6 mode, where a job never closed stays PENDING for ever and the console refuses
-//! Discover while it is (`docs/reference/integration-commands.md` §9, "The ingest job").
+//! Discover while it is (`docs/reference/integration-commands.md` §9, "The ingest job"). And an
+//! API the provider leaves out ([`ApiSink::skip`]) is named, counted and keeps its pages.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,8 +16,8 @@ use async_trait::async_trait;
 use common::*;
 use federation_connector::Integration;
 use federation_core::{
-    ApiSink, Depth, DiscoverRequest, Provider, ProviderError, Subscription, SubscriptionResult,
-    collect,
+    ApiSink, Depth, DiscoverRequest, Provider, ProviderError, SkipReason, SkippedApi, Subscription,
+    SubscriptionResult, collect,
 };
 use federation_simulator::{ApimVersion, Event, IngestJobStatus, Simulator};
 use federation_testkit::MemoryProvider;
@@ -209,5 +210,132 @@ async fn a_successful_ingest_ends_with_one_done_batch_and_closes_nothing_early()
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!logs::of("int-ok").contains("closed early"));
+    running.stop().await.unwrap();
+}
+
+/// A memory provider that, when told to, leaves `api-1` out of full discoveries with
+/// [`ApiSink::skip`], as a provider does when a document export fails.
+#[derive(Debug)]
+struct SkipsApi1 {
+    inner: MemoryProvider,
+    skip: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl Provider for SkipsApi1 {
+    fn provider_type(&self) -> &str {
+        "memory"
+    }
+
+    async fn discover(
+        &self,
+        request: &DiscoverRequest,
+        sink: &ApiSink,
+    ) -> Result<(), ProviderError> {
+        let skip = self.skip.load(std::sync::atomic::Ordering::SeqCst);
+        if request.depth == Depth::Preview || !skip {
+            return self.inner.discover(request, sink).await;
+        }
+        for api in collect(&self.inner, request).await? {
+            if api.id == "api-1" {
+                sink.skip(
+                    SkippedApi::new(
+                        &api.id,
+                        SkipReason::ReadFailed,
+                        "the export failed: HTTP 503",
+                    )
+                    .with_name(&api.name),
+                );
+            } else {
+                sink.emit(api).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        api_id: &str,
+        subscription: &Subscription,
+    ) -> Result<SubscriptionResult, ProviderError> {
+        self.inner.subscribe(api_id, subscription).await
+    }
+
+    async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        self.inner.revoke(api_id, subscription).await
+    }
+}
+
+#[tokio::test]
+async fn an_api_the_provider_leaves_out_is_named_counted_and_keeps_its_pages() {
+    logs::capture();
+    let sim = simulator(&[("int-skips", "memory")]).await;
+    let provider = Arc::new(SkipsApi1 {
+        inner: MemoryProvider::with_sample_apis(3),
+        skip: false.into(),
+    });
+    let running = start(
+        &connector_config(&sim.endpoint()),
+        vec![Integration::of("int-skips", provider.clone())],
+    );
+    sim.wait_connected("int-skips", WAIT).await.unwrap();
+    sim.ingest("int-skips", None, WAIT).await.unwrap();
+    let pages = sim
+        .catalog_api("int-skips", "api-1")
+        .unwrap()
+        .pages
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+
+    provider
+        .skip
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let job = sim.ingest("int-skips", None, WAIT).await.unwrap();
+    let ids: Vec<_> = job.apis.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["api-0", "api-2"]);
+    assert_eq!(
+        sim.catalog_api("int-skips", "api-1")
+            .unwrap()
+            .pages
+            .unwrap(),
+        pages,
+        "APIM keeps the pages of an API left out"
+    );
+    // APIM 4.4's FETCH leaves it out the same way.
+    let reply = sim
+        .send(
+            "int-skips",
+            federation_protocol::CommandPayload::Fetch(
+                federation_protocol::payload::FetchPayload { apis: Some(vec![]) },
+            ),
+        )
+        .await
+        .unwrap();
+    let Some(federation_protocol::ReplyPayload::Fetch(fetch)) = reply.payload else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(fetch.apis.len(), 2);
+
+    let log = logs::of("int-skips");
+    let named: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("API api-1 left out by the provider"))
+        .collect();
+    assert_eq!(
+        named.len(),
+        2,
+        "once in the ingest, once in the FETCH:\n{log}"
+    );
+    assert!(
+        named[0].contains("the export failed: HTTP 503") && named[0].contains("reason=read_failed")
+    );
+    let summary = log
+        .lines()
+        .find(|l| l.contains("Ingest finished") && l.contains("skipped=1"))
+        .unwrap_or_else(|| panic!("no summary with the skipped API:\n{log}"));
+    assert!(
+        summary.contains("sent=2") && summary.contains("read_failed=1"),
+        "{summary}"
+    );
     running.stop().await.unwrap();
 }
