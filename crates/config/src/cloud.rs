@@ -15,7 +15,13 @@
 //! - no `Authorization` header configured (or one holding only `bearer` and no credential, as
 //!   the seed's compose file gives with an empty `WS_AUTH_TOKEN`): send
 //!   `Authorization: Bearer <cloud token>`;
-//! - configured endpoints and headers win; `cloud.enabled: false` turns all of this off.
+//! - configured endpoints and headers win; `cloud.enabled: false` turns all of this off;
+//! - with the derived endpoint, `cloud.client.proxy.*` and `cloud.client.ssl.*` (Gravitee's
+//!   settings for every Cloud Gate connection: a corporate proxy, a private CA) apply to it,
+//!   each key unless its `integration.connector.ws.proxy.*` / `.ssl.*` counterpart is set,
+//!   as Gravitee documents (`docs/reference/cloud-token.md`). A store (`truststore.*`,
+//!   `keystore.*`) goes as a whole; `hostnameVerifier` is `verifyHost`. With a configured
+//!   endpoint they are not applied: that endpoint is not the derived Cloud Gate.
 //!
 //! The choice is returned as a [`CloudConnection`] and logged once by the loader, without
 //! secrets.
@@ -30,6 +36,7 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 use crate::model::{AgentConfig, HeaderConfig};
+use crate::validate::{KEYSTORE_TYPES, TRUSTSTORE_TYPES, check_store};
 
 /// The Cloud Gate base URL, `{cpg}` being the token's `cpg` claim.
 pub const DEFAULT_GATE_URL: &str = "https://{cpg}.cloudgate.gravitee.io";
@@ -251,6 +258,9 @@ pub struct CloudConnection {
     pub endpoint: EndpointChoice,
     /// The credential used.
     pub credential: CredentialChoice,
+    /// The `cloud.client.*` keys applied to the derived Cloud Gate connection (those not
+    /// overridden by `integration.connector.ws.*`).
+    pub client_keys: Vec<String>,
 }
 
 impl CloudConnection {
@@ -274,9 +284,15 @@ impl CloudConnection {
                 "integration.connector.ws.headers has an Authorization header, which wins over cloud.token",
             ),
         };
+        let client = if self.client_keys.is_empty() {
+            "none".to_owned()
+        } else {
+            self.client_keys.join(", ")
+        };
         tracing::info!(
             endpoints = %endpoints.join(", "),
             endpoint_source = endpoint_why,
+            cloud_client = %client,
             credential,
             credential_source = credential_why,
             organization = %self.token.organization,
@@ -361,6 +377,20 @@ pub fn apply(
     } else {
         EndpointChoice::Configured
     };
+    let client_keys = match endpoint {
+        EndpointChoice::Derived(_) => apply_client(config, origins)?,
+        EndpointChoice::Configured => {
+            if origins.keys().any(|k| k.starts_with("cloud.client.")) {
+                tracing::info!(
+                    "cloud.client.* is not applied: integration.connector.ws.endpoints is \
+                     configured, so the connection is not the derived Cloud Gate one \
+                     (integration.connector.ws.proxy.* and .ssl.* apply to it)."
+                );
+            }
+            Vec::new()
+        }
+    };
+    let ws = &mut config.integration.connector.ws;
 
     let configured = ws
         .headers
@@ -382,7 +412,132 @@ pub fn apply(
         token,
         endpoint,
         credential,
+        client_keys,
     }))
+}
+
+/// Applies `cloud.client.proxy.*` and `cloud.client.ssl.*` to the connector's settings, each
+/// key unless its `integration.connector.ws.*` counterpart is set; a store goes as a whole.
+/// Returns the `cloud.client.*` keys applied. Their values are checked here, so an error names
+/// the key the user set.
+fn apply_client(config: &mut AgentConfig, origins: &Origins) -> Result<Vec<String>, ConfigError> {
+    let is_set = |key: &str| origins.keys().any(|k| k == key);
+    let any_under = |prefix: &str| origins.keys().any(|k| k.starts_with(prefix));
+    let mut applied = Vec::new();
+    // `cloud.client.<sub>` set and `integration.connector.ws.<sub>` not set.
+    let mut takes = |sub: &str| {
+        let cloud = format!("cloud.client.{sub}");
+        let wins = is_set(&cloud) && !is_set(&format!("integration.connector.ws.{sub}"));
+        if wins {
+            applied.push(cloud);
+        }
+        wins
+    };
+    let client = config.cloud.client.clone();
+    let ws = &mut config.integration.connector.ws;
+
+    let (cloud, proxy) = (&client.proxy, &mut ws.proxy);
+    if takes("proxy.enabled") {
+        proxy.enabled = cloud.enabled;
+    }
+    if takes("proxy.type") {
+        proxy.proxy_type.clone_from(&cloud.proxy_type);
+    }
+    if takes("proxy.host") {
+        proxy.host.clone_from(&cloud.host);
+    }
+    if takes("proxy.port") {
+        proxy.port = cloud.port;
+    }
+    if takes("proxy.username") {
+        proxy.username.clone_from(&cloud.username);
+    }
+    if takes("proxy.password") {
+        proxy.password.clone_from(&cloud.password);
+    }
+    if takes("proxy.useSystemProxy") {
+        proxy.use_system_proxy = cloud.use_system_proxy;
+    }
+
+    let (cloud, ssl) = (&client.ssl, &mut ws.ssl);
+    if takes("ssl.trustAll") {
+        ssl.trust_all = cloud.trust_all;
+    }
+    // Gravitee's `hostnameVerifier` is the connector's `verifyHost`.
+    if !is_set("integration.connector.ws.ssl.verifyHost") {
+        for (key, value) in [
+            ("cloud.client.ssl.hostnameVerifier", cloud.hostname_verifier),
+            ("cloud.client.ssl.verifyHost", cloud.verify_host),
+        ] {
+            if let Some(value) = value.filter(|_| is_set(key)) {
+                ssl.verify_host = value;
+                applied.push(key.to_owned());
+                break;
+            }
+        }
+    }
+    for (store, ws_store, cloud_store, allowed) in [
+        (
+            "keystore",
+            &mut ssl.keystore,
+            &cloud.keystore,
+            &KEYSTORE_TYPES[..],
+        ),
+        (
+            "truststore",
+            &mut ssl.truststore,
+            &cloud.truststore,
+            &TRUSTSTORE_TYPES[..],
+        ),
+    ] {
+        let cloud_prefix = format!("cloud.client.ssl.{store}.");
+        if any_under(&cloud_prefix) && !any_under(&format!("integration.connector.ws.ssl.{store}."))
+        {
+            check_store(
+                cloud_store,
+                &format!("{cloud_prefix}type"),
+                allowed,
+                &|key, problem| setting_error(origins, &key, problem),
+            )?;
+            ws_store.clone_from(cloud_store);
+            applied.push(format!("{cloud_prefix}*"));
+        }
+    }
+
+    // What the connector would refuse, named by the key the user set.
+    let proxy = &ws.proxy;
+    if applied.iter().any(|k| k == "cloud.client.proxy.type")
+        && !proxy.proxy_type.eq_ignore_ascii_case("HTTP")
+    {
+        return Err(setting_error(
+            origins,
+            "cloud.client.proxy.type",
+            format!(
+                "is `{}`, which this agent does not support: only HTTP (CONNECT) proxies are",
+                proxy.proxy_type
+            ),
+        ));
+    }
+    if applied.iter().any(|k| k == "cloud.client.proxy.enabled")
+        && proxy.enabled
+        && !proxy.use_system_proxy
+        && proxy.host.as_deref().is_none_or(|h| h.trim().is_empty())
+    {
+        return Err(setting_error(
+            origins,
+            "cloud.client.proxy.host",
+            "is missing: cloud.client.proxy.enabled is true".to_owned(),
+        ));
+    }
+    Ok(applied)
+}
+
+fn setting_error(origins: &Origins, key: &str, problem: String) -> ConfigError {
+    ConfigError::Setting(SettingsError::new(
+        key,
+        problem,
+        origins.of(key).map(str::to_owned),
+    ))
 }
 
 /// Whether an `Authorization` value carries a credential: not blank, and not only a scheme.
