@@ -215,8 +215,7 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
     );
     let summary = log
         .lines()
-        .filter(|l| l.contains("Ingest finished"))
-        .next_back()
+        .rfind(|l| l.contains("Ingest finished"))
         .unwrap_or_else(|| panic!("no ingest summary:\n{log}"));
     assert!(
         summary.contains("sent=1") && summary.contains("skipped=2"),
