@@ -190,6 +190,11 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
         );
         assert!(metrics.contains(&line), "missing `{line}` in\n{metrics}");
     }
+    assert!(
+        metrics.contains("# HELP federation_apis_skipped_total ")
+            && metrics.contains("(too_large, read_failed, gone)"),
+        "{metrics}"
+    );
 
     Command::new("kill")
         .args(["-TERM", &agent.id().to_string()])

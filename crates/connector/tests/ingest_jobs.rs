@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod counters;
 mod logs;
 
 use std::sync::Arc;
@@ -99,6 +100,8 @@ async fn assert_closed_and_discover_works(sim: &Simulator, integration: &str, jo
 
 #[tokio::test]
 async fn a_provider_failure_mid_ingest_closes_the_job_and_discover_works_again() {
+    let counters = counters::Counters::default();
+    let _recording = metrics::set_default_local_recorder(&counters);
     let sim = apim_4_6("int-fails", None).await;
     let provider = Arc::new(FailsMidIngest {
         inner: MemoryProvider::with_sample_apis(5),
@@ -127,11 +130,22 @@ async fn a_provider_failure_mid_ingest_closes_the_job_and_discover_works_again()
             && log.contains("left_out=2"),
         "{log}"
     );
+    assert_eq!(
+        counters.get(
+            "federation_ingest_jobs_closed_early_total",
+            &[("integration", "int-fails"), ("reason", "provider_error")]
+        ),
+        1,
+        "{}",
+        counters.dump()
+    );
     running.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_batch_answered_error_closes_the_job() {
+    let counters = counters::Counters::default();
+    let _recording = metrics::set_default_local_recorder(&counters);
     let sim = apim_4_6("int-rejected", None).await;
     let (_provider, integration) = memory("int-rejected", 5);
     let mut config = connector_config(&sim.endpoint());
@@ -155,11 +169,25 @@ async fn a_batch_answered_error_closes_the_job() {
         log.contains("cannot save API api-0") && log.contains("closed early"),
         "{log}"
     );
+    assert_eq!(
+        counters.get(
+            "federation_ingest_jobs_closed_early_total",
+            &[
+                ("integration", "int-rejected"),
+                ("reason", "batch_rejected")
+            ]
+        ),
+        1,
+        "{}",
+        counters.dump()
+    );
     running.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_batch_never_answered_closes_the_job() {
+    let counters = counters::Counters::default();
+    let _recording = metrics::set_default_local_recorder(&counters);
     // The controller's maxWebSocketMessageSize (64 KiB) is smaller than the agent's (the
     // default 13,107,200): the first batch is dropped unanswered.
     let sim = apim_4_6("int-unanswered", Some(64 * 1024)).await;
@@ -189,6 +217,18 @@ async fn a_batch_never_answered_closes_the_job() {
     assert!(
         log.contains("got no reply") && log.contains("closed early"),
         "{log}"
+    );
+    assert_eq!(
+        counters.get(
+            "federation_ingest_jobs_closed_early_total",
+            &[
+                ("integration", "int-unanswered"),
+                ("reason", "batch_unanswered")
+            ]
+        ),
+        1,
+        "{}",
+        counters.dump()
     );
     running.stop().await.unwrap();
 }
@@ -269,6 +309,8 @@ impl Provider for SkipsApi1 {
 #[tokio::test]
 async fn an_api_the_provider_leaves_out_is_named_counted_and_keeps_its_pages() {
     logs::capture();
+    let counters = counters::Counters::default();
+    let _recording = metrics::set_default_local_recorder(&counters);
     let sim = simulator(&[("int-skips", "memory")]).await;
     let provider = Arc::new(SkipsApi1 {
         inner: MemoryProvider::with_sample_apis(3),
@@ -336,6 +378,15 @@ async fn an_api_the_provider_leaves_out_is_named_counted_and_keeps_its_pages() {
     assert!(
         summary.contains("sent=2") && summary.contains("read_failed=1"),
         "{summary}"
+    );
+    assert_eq!(
+        counters.get(
+            "federation_apis_skipped_total",
+            &[("integration", "int-skips"), ("reason", "read_failed")]
+        ),
+        2,
+        "once in the ingest, once in the FETCH: {}",
+        counters.dump()
     );
     running.stop().await.unwrap();
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod counters;
 mod logs;
 
 use std::time::Duration;
@@ -54,6 +55,8 @@ async fn setup(integration: &str) -> (Simulator, Running) {
 
 #[tokio::test]
 async fn an_api_over_the_limit_once_escaped_is_left_out_of_the_ingest() {
+    let counters = counters::Counters::default();
+    let _recording = metrics::set_default_local_recorder(&counters);
     let (sim, running) = setup("int-ingest").await;
     let job = sim
         .ingest("int-ingest", None, Duration::from_secs(10))
@@ -75,6 +78,15 @@ async fn an_api_over_the_limit_once_escaped_is_left_out_of_the_ingest() {
     assert!(
         log.contains("too large") && log.contains("api_id=semicolons"),
         "{log}"
+    );
+    assert_eq!(
+        counters.get(
+            "federation_apis_skipped_total",
+            &[("integration", "int-ingest"), ("reason", "too_large")]
+        ),
+        1,
+        "{}",
+        counters.dump()
     );
     running.stop().await.unwrap();
 }
