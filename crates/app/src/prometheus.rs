@@ -106,7 +106,11 @@ fn describe() {
     );
     describe_counter!(
         names::APIS_SKIPPED,
-        "APIs left out of an INGEST batch or a FETCH reply, by integration and reason (too_large)."
+        "APIs left out of an INGEST batch or a FETCH reply, by integration and reason (too_large, read_failed, gone)."
+    );
+    describe_counter!(
+        names::INGEST_JOBS_CLOSED_EARLY,
+        "Ingest jobs closed early (done: true after a failure), by integration and reason (provider_error, batch_rejected, batch_unanswered, no_connection)."
     );
     describe_counter!(
         names::APIS_DISCOVERED,

@@ -15,7 +15,13 @@
 //! - no `Authorization` header configured (or one holding only `bearer` and no credential, as
 //!   the seed's compose file gives with an empty `WS_AUTH_TOKEN`): send
 //!   `Authorization: Bearer <cloud token>`;
-//! - configured endpoints and headers win; `cloud.enabled: false` turns all of this off.
+//! - configured endpoints and headers win; `cloud.enabled: false` turns all of this off;
+//! - with the derived endpoint, `cloud.client.proxy.*` and `cloud.client.ssl.*` (Gravitee's
+//!   settings for every Cloud Gate connection: a corporate proxy, a private CA) apply to it,
+//!   each key unless its `integration.connector.ws.proxy.*` / `.ssl.*` counterpart is set,
+//!   as Gravitee documents (`docs/reference/cloud-token.md`). A store (`truststore.*`,
+//!   `keystore.*`) goes as a whole; `hostnameVerifier` is `verifyHost`. With a configured
+//!   endpoint they are not applied: that endpoint is not the derived Cloud Gate.
 //!
 //! The choice is returned as a [`CloudConnection`] and logged once by the loader, without
 //! secrets.
@@ -251,6 +257,9 @@ pub struct CloudConnection {
     pub endpoint: EndpointChoice,
     /// The credential used.
     pub credential: CredentialChoice,
+    /// The `cloud.client.*` keys applied to the derived Cloud Gate connection (those not
+    /// overridden by `integration.connector.ws.*`).
+    pub client_keys: Vec<String>,
 }
 
 impl CloudConnection {
@@ -274,9 +283,15 @@ impl CloudConnection {
                 "integration.connector.ws.headers has an Authorization header, which wins over cloud.token",
             ),
         };
+        let client = if self.client_keys.is_empty() {
+            "none".to_owned()
+        } else {
+            self.client_keys.join(", ")
+        };
         tracing::info!(
             endpoints = %endpoints.join(", "),
             endpoint_source = endpoint_why,
+            cloud_client = %client,
             credential,
             credential_source = credential_why,
             organization = %self.token.organization,
@@ -361,6 +376,20 @@ pub fn apply(
     } else {
         EndpointChoice::Configured
     };
+    let client_keys = match endpoint {
+        EndpointChoice::Derived(_) => crate::cloud_client::apply(config, origins)?,
+        EndpointChoice::Configured => {
+            if origins.keys().any(|k| k.starts_with("cloud.client.")) {
+                tracing::info!(
+                    "cloud.client.* is not applied: integration.connector.ws.endpoints is \
+                     configured, so the connection is not the derived Cloud Gate one \
+                     (integration.connector.ws.proxy.* and .ssl.* apply to it)."
+                );
+            }
+            Vec::new()
+        }
+    };
+    let ws = &mut config.integration.connector.ws;
 
     let configured = ws
         .headers
@@ -382,6 +411,7 @@ pub fn apply(
         token,
         endpoint,
         credential,
+        client_keys,
     }))
 }
 

@@ -61,6 +61,7 @@
 
 pub mod catalogue;
 pub mod cloud;
+mod cloud_client;
 pub mod drift;
 pub mod env;
 pub mod error;

@@ -159,6 +159,8 @@ pub struct CloudConfig {
     /// The Cloud Gate base URL, `{cpg}` standing for the token's `cpg` claim. Default
     /// `https://{cpg}.cloudgate.gravitee.io` (this agent's key, for tests and private gates).
     pub gate_url: Option<String>,
+    /// `cloud.client.*`: how to reach Cloud Gate (proxy, TLS).
+    pub client: CloudClientConfig,
 }
 
 impl Default for CloudConfig {
@@ -167,8 +169,40 @@ impl Default for CloudConfig {
             enabled: true,
             token: None,
             gate_url: None,
+            client: CloudClientConfig::default(),
         }
     }
+}
+
+/// `cloud.client.*`: Gravitee's settings for every connection to Cloud Gate. This agent reads
+/// `proxy` and `ssl`; they apply to the Cloud Gate connection derived from `cloud.token`, each
+/// key unless its `integration.connector.ws.proxy.*` / `.ssl.*` counterpart is set
+/// ([`crate::cloud`]). `cloud.client.http.*` (HTTP/2, pool sizes) is not read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CloudClientConfig {
+    /// `cloud.client.proxy.*`: the same keys as `integration.connector.ws.proxy.*`.
+    pub proxy: ProxyConfig,
+    /// `cloud.client.ssl.*`.
+    pub ssl: CloudSslConfig,
+}
+
+/// `cloud.client.ssl.*`: Gravitee's documented keys (`trustAll`, `hostnameVerifier`,
+/// `truststore.*`), and `verifyHost` and `keystore.*` as `integration.connector.ws.ssl.*` has
+/// them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CloudSslConfig {
+    /// Accept any server certificate. Default false.
+    pub trust_all: bool,
+    /// Check the certificate's host name (Gravitee's name for it). Default true.
+    pub hostname_verifier: Option<bool>,
+    /// The same as `hostnameVerifier` (the connector's name for it); `hostnameVerifier` wins.
+    pub verify_host: Option<bool>,
+    /// Client certificate (PKCS12 or JKS).
+    pub keystore: StoreConfig,
+    /// Trusted certificates (PEM, PKCS12 or JKS); default: the platform's roots.
+    pub truststore: StoreConfig,
 }
 
 /// `system.*`.

@@ -11,8 +11,8 @@ use crate::looked_for::LookedFor;
 use crate::model::{AgentConfig, StoreConfig};
 
 const ENDPOINT_SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
-const KEYSTORE_TYPES: [&str; 3] = ["PKCS12", "JKS", "NONE"];
-const TRUSTSTORE_TYPES: [&str; 4] = ["PEM", "PKCS12", "JKS", "NONE"];
+pub(crate) const KEYSTORE_TYPES: [&str; 3] = ["PKCS12", "JKS", "NONE"];
+pub(crate) const TRUSTSTORE_TYPES: [&str; 4] = ["PEM", "PKCS12", "JKS", "NONE"];
 
 /// The first problem found, as an error naming the key and its source (for a key nobody set:
 /// where it was looked for). `controller`: whether the controller's settings are checked too.
@@ -120,7 +120,7 @@ pub(crate) fn validate(
     Ok(())
 }
 
-fn check_store(
+pub(crate) fn check_store(
     store: &StoreConfig,
     key: &str,
     allowed: &[&str],

@@ -232,3 +232,94 @@ async fn bad_tokens_are_refused_naming_the_key_and_its_source() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn cloud_client_proxy_and_ssl_apply_to_the_derived_gate_key_by_key() {
+    let yaml = "cloud:\n  client:\n    proxy:\n      enabled: true\n      host: corporate-proxy.example\n      port: 8080\n      username: agent\n      password: pr0xy\n    ssl:\n      hostnameVerifier: false\n      truststore:\n        type: PEM\n        path: /etc/ca/corporate.pem\n";
+    let sandbox = Sandbox::new();
+    let file = sandbox.write("gravitee.yml", yaml);
+    let mut env = token_only(CLOUD_TOKEN);
+    // The connector's own key wins over its cloud.client counterpart, key by key (Gravitee's
+    // example: only the proxy host).
+    env.push((
+        "gravitee_integration_connector_ws_proxy_host".into(),
+        "special-proxy.example".into(),
+    ));
+    env.push(("GRAVITEE_CONF".into(), file.display().to_string()));
+    let loaded = sandbox.loader(env).load().await.unwrap();
+    let ws = &loaded.config.integration.connector.ws;
+    assert!(ws.proxy.enabled);
+    assert_eq!(ws.proxy.host.as_deref(), Some("special-proxy.example"));
+    assert_eq!(ws.proxy.port, 8080);
+    assert_eq!(ws.proxy.username.as_deref(), Some("agent"));
+    assert_eq!(ws.proxy.password.as_ref().unwrap().expose(), "pr0xy");
+    assert!(!ws.ssl.verify_host, "hostnameVerifier is verifyHost");
+    assert_eq!(ws.ssl.truststore.store_type.as_deref(), Some("PEM"));
+    assert_eq!(
+        ws.ssl.truststore.path.as_deref(),
+        Some("/etc/ca/corporate.pem")
+    );
+    let cloud = loaded.cloud.as_ref().unwrap();
+    assert_eq!(
+        cloud.client_keys,
+        [
+            "cloud.client.proxy.enabled",
+            "cloud.client.proxy.port",
+            "cloud.client.proxy.username",
+            "cloud.client.proxy.password",
+            "cloud.client.ssl.hostnameVerifier",
+            "cloud.client.ssl.truststore.*",
+        ]
+    );
+    assert!(
+        !format!("{loaded:?}").contains("pr0xy"),
+        "Debug shows the password"
+    );
+}
+
+#[tokio::test]
+async fn cloud_client_is_not_applied_to_a_configured_endpoint() {
+    let env = with(
+        minimal_env(),
+        &[
+            ("gravitee_cloud_token", CLOUD_TOKEN),
+            ("gravitee_cloud_client_proxy_enabled", "true"),
+            (
+                "gravitee_cloud_client_proxy_host",
+                "corporate-proxy.example",
+            ),
+        ],
+    );
+    let loaded = load(env).await.unwrap();
+    assert!(!loaded.config.integration.connector.ws.proxy.enabled);
+    assert!(loaded.cloud.unwrap().client_keys.is_empty());
+}
+
+#[tokio::test]
+async fn a_cloud_client_setting_the_connector_refuses_is_named_by_its_key() {
+    let cases = [
+        (
+            vec![
+                ("gravitee_cloud_client_proxy_enabled", "true"),
+                ("gravitee_cloud_client_proxy_host", "proxy.example"),
+                ("gravitee_cloud_client_proxy_type", "SOCKS5"),
+            ],
+            "cloud.client.proxy.type is `SOCKS5`, which this agent does not support: only HTTP \
+             (CONNECT) proxies are (from env gravitee_cloud_client_proxy_type)",
+        ),
+        (
+            vec![("gravitee_cloud_client_proxy_enabled", "true")],
+            "cloud.client.proxy.host is missing: cloud.client.proxy.enabled is true",
+        ),
+        (
+            vec![("GRAVITEE_CLOUD_CLIENT_SSL_TRUSTSTORE_TYPE", "JCEKS")],
+            "cloud.client.ssl.truststore.type is `JCEKS`, which is not a store type (expected \
+             PEM, PKCS12, JKS, NONE) (from env GRAVITEE_CLOUD_CLIENT_SSL_TRUSTSTORE_TYPE)",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let env = with(token_only(CLOUD_TOKEN), &vars);
+        let text = load(env).await.unwrap_err().to_string();
+        assert!(text.starts_with(expected), "{text}");
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use federation_core::{Api, ApiSink, DiscoverRequest, ProviderError, Selection};
+use federation_core::{Api, ApiSink, DiscoverRequest, ProviderError, Selection, SkippedApi};
 use federation_protocol::payload::{
     DiscoverReplyPayload, Empty, FetchReplyPayload, ListReplyPayload, StartIngestReplyPayload,
     SubscribeReplyPayload,
@@ -18,8 +18,10 @@ use tracing::Instrument as _;
 use crate::context::ChannelContext;
 use crate::drift::hooks;
 use crate::ingest;
+use crate::left_out::LeftOut;
 use crate::metrics;
 use crate::outcome::{FollowUp, Outcome};
+use crate::wire::{Room, wire_len};
 
 /// Runs one integration command.
 pub(crate) async fn handle(command: Command, ctx: Arc<ChannelContext>) -> Outcome {
@@ -60,6 +62,8 @@ struct Collected {
     apis: Vec<Api>,
     /// Whether the deadline cut the discovery short.
     partial: bool,
+    /// The APIs the provider left out ([`ApiSink::skip`]).
+    skipped: Vec<SkippedApi>,
 }
 
 /// Like [`federation_core::collect`], under a deadline: runs `discover` and collects what it
@@ -70,7 +74,7 @@ async fn collect_until(
     request: DiscoverRequest,
     deadline: TokioInstant,
 ) -> Result<Collected, ProviderError> {
-    let (sink, mut rx) = ApiSink::channel(256);
+    let (sink, mut rx, mut skips) = ApiSink::channel_with_skips(256);
     let provider = ctx.provider.clone();
     let mut work = tokio::spawn(
         async move {
@@ -81,10 +85,12 @@ async fn collect_until(
         .in_current_span(),
     );
     let mut apis = Vec::new();
+    let mut skipped = Vec::new();
     let mut seen = BTreeSet::new();
     let mut partial = false;
     loop {
         tokio::select! {
+            Some(skip) = skips.recv() => skipped.push(skip),
             next = rx.recv() => match next {
                 Some(api) => {
                     if seen.insert(api.id.clone()) {
@@ -102,17 +108,51 @@ async fn collect_until(
         }
     }
     drop(rx);
+    while let Ok(skip) = skips.try_recv() {
+        skipped.push(skip);
+    }
     if partial {
         // Let the provider notice the closed sink, but don't wait for it.
         work.abort();
-        return Ok(Collected { apis, partial });
+        return Ok(Collected {
+            apis,
+            partial,
+            skipped,
+        });
     }
     match (&mut work).await {
-        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Collected { apis, partial }),
+        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => {
+            // Anything it reported after its last API.
+            while let Ok(skip) = skips.try_recv() {
+                skipped.push(skip);
+            }
+            Ok(Collected {
+                apis,
+                partial,
+                skipped,
+            })
+        }
         Ok(Err(error)) => Err(error),
         Err(join) => Err(ProviderError::backend(format!(
             "the provider's discovery task failed: {join}"
         ))),
+    }
+}
+
+/// A preview (DISCOVER, LIST, START_INGEST's count) leaves out what the provider skipped: a
+/// warning names each (an ingest or a FETCH counts them in `federation_apis_skipped_total`).
+fn warn_skipped(skipped: &[SkippedApi]) {
+    for skip in skipped {
+        tracing::warn!(
+            api_id = %skip.id,
+            api_name = %skip.name.as_deref().unwrap_or(""),
+            reason = %skip.reason,
+            error = %skip.detail,
+            "API {} left out of the preview by the provider ({}): {}",
+            skip.id,
+            skip.reason,
+            skip.detail
+        );
     }
 }
 
@@ -127,6 +167,7 @@ async fn discover(id: &str, ctx: &ChannelContext) -> Reply {
     );
     match result {
         Ok(collected) => {
+            warn_skipped(&collected.skipped);
             if collected.partial {
                 tracing::warn!(
                     apis = collected.apis.len(),
@@ -162,6 +203,7 @@ async fn list(id: &str, ctx: &ChannelContext) -> Reply {
     let deadline = TokioInstant::now() + ctx.limits.discover_timeout;
     match collect_until(ctx, DiscoverRequest::preview(), deadline).await {
         Ok(collected) => {
+            warn_skipped(&collected.skipped);
             if collected.partial {
                 tracing::warn!(
                     apis = collected.apis.len(),
@@ -190,7 +232,7 @@ async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
                     "FETCH did not finish in time; replying with the APIs fetched so far (APIM 4.4 fetches the rest next time)."
                 );
             }
-            let apis = fill_fetch_reply(collected.apis, ctx);
+            let apis = fill_fetch_reply(id, collected.apis, &collected.skipped, ctx);
             metrics::add(
                 metrics::APIS_INGESTED,
                 &ctx.integration_id,
@@ -206,39 +248,45 @@ async fn fetch(id: &str, ids: Vec<String>, ctx: &ChannelContext) -> Reply {
     }
 }
 
-/// The APIs of a FETCH reply, in order, up to what one message may carry
-/// (`integration.connector.ws.maxWebSocketMessageSize`, APIM's 13,107,200 bytes by default):
-/// the rest is left out and named in an error log (APIM 4.4 creates only the APIs it does not
-/// have yet, so a later FETCH picks up what was left out, provided it fits).
-fn fill_fetch_reply(apis: Vec<Api>, ctx: &ChannelContext) -> Vec<Api> {
-    let limit = ingest::max_api_bytes(ctx.limits.max_message_size);
-    // `{"apis":[` … `]}` and the commas.
-    let mut used = 16usize;
+/// The APIs of a FETCH reply to command `id`, in order, up to what one message may carry on the
+/// wire (`integration.connector.ws.maxWebSocketMessageSize`, APIM's 13,107,200 bytes by
+/// default; sizes counted after `;` escaping, [`crate::wire`]): the rest is left out and named
+/// in an error log (APIM 4.4 creates only the APIs it does not have yet, so a later FETCH picks
+/// up what was left out, provided it fits).
+fn fill_fetch_reply(
+    id: &str,
+    apis: Vec<Api>,
+    skipped: &[SkippedApi],
+    ctx: &ChannelContext,
+) -> Vec<Api> {
+    let room = Room::fetch_reply(id, ctx.limits.max_message_size);
+    let mut used = 0usize;
     let mut kept = Vec::with_capacity(apis.len());
-    let mut left_out = Vec::new();
+    let mut left_out = LeftOut::fetch(&ctx.integration_id);
+    for skip in skipped {
+        left_out.provider(skip);
+    }
     for api in apis {
         let api = api.for_ingest();
-        let bytes = ingest::json_len(&api) + 1;
-        if used + bytes <= limit {
-            used += bytes;
+        let bytes = wire_len(&api);
+        // A comma before every API but the first.
+        let cost = bytes + usize::from(!kept.is_empty());
+        if used + cost <= room.for_apis() {
+            used += cost;
             kept.push(api);
+        } else if bytes > room.for_apis() {
+            left_out.too_large(&api.id, &api.name, bytes, room.for_apis(), room.limit());
         } else {
-            left_out.push((api.id, api.name, bytes - 1));
+            left_out.reply_full(&api.id, &api.name, bytes, room.for_apis() - used);
         }
     }
-    if !left_out.is_empty() {
-        let names: Vec<String> = left_out
-            .iter()
-            .map(|(id, name, bytes)| format!("{id} ({name}, {bytes} bytes)"))
-            .collect();
+    if left_out.total() > 0 {
         tracing::error!(
             kept = kept.len(),
-            left_out = left_out.len(),
-            limit = ctx.limits.max_message_size,
-            apis = %names.join(", "),
-            "The FETCH reply would exceed the message size limit; these APIs were left out of it."
+            left_out = left_out.total(),
+            left_out_by_reason = %left_out.by_reason(),
+            "The FETCH reply leaves out the APIs named above."
         );
-        metrics::skipped(&ctx.integration_id, "too_large", left_out.len() as u64);
     }
     kept
 }
@@ -270,7 +318,10 @@ async fn start_ingest(
             ));
             return error_reply(id, CommandType::StartIngest, &error).into();
         }
-        Ok(collected) => collected,
+        Ok(collected) => {
+            warn_skipped(&collected.skipped);
+            collected
+        }
         Err(error) => {
             tracing::error!(error = %error.details(), "Ingest could not start.");
             return error_reply(id, CommandType::StartIngest, &error).into();

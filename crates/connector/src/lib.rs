@@ -112,7 +112,8 @@
 //! | `channel`, `backoff` | one integration's connect → HELLO → serve → reconnect loop |
 //! | `transport`, `tls`, `endpoint` | TCP, CONNECT proxy, rustls (JKS/PKCS12/PEM stores), the upgrade request; endpoint URLs, round-robin |
 //! | `session` | one WebSocket session: lifecycle and drain (`mod.rs`), the read loop (`dispatch.rs`), the writer and its frames (`writer.rs`) |
-//! | `handler`, `ingest`, `outcome` | integration commands and the INGEST push; what a command produces (reply, follow-up) |
+//! | `handler`, `ingest`, `outcome` | integration commands and the INGEST push (every accepted job closed); what a command produces (reply, follow-up) |
+//! | `wire`, `left_out` | message sizes as sent (`;` escaped); the APIs left out of an ingest or a FETCH reply, logged and counted |
 //! | `dedup`, `link`, `context` | a command id runs once; replies to the agent's own commands; one integration's shared state |
 //! | `drift` | [`DriftBoard`] (`board.rs`), [`StateFile`] (`state_file.rs`), the hooks after DISCOVER/FETCH/ingest (`hooks.rs`) |
 //! | `status`, `display`, `metrics`, `error` | [`StatusBoard`] and its `Display`; metric names; [`ConnectorError`] |
@@ -131,6 +132,7 @@ mod endpoint;
 mod error;
 mod handler;
 mod ingest;
+mod left_out;
 mod link;
 pub mod metrics;
 mod outcome;
@@ -138,6 +140,7 @@ mod session;
 mod status;
 mod tls;
 mod transport;
+mod wire;
 
 pub use connector::{Connector, Integration};
 pub use drift::{DriftBoard, IntegrationDrift, StateError, StateFile};

@@ -20,9 +20,14 @@ pub const CHANNEL_UP: &str = "federation_channel_up";
 /// 1 while the provider's last health check passed, 0 after a failed one, by `integration`
 /// (HEALTH_CHECK replies are always healthy on the wire, like the reference connector).
 pub const PROVIDER_HEALTHY: &str = "federation_provider_healthy";
-/// APIs left out of an INGEST batch or a FETCH reply, by `integration` and `reason`
-/// (`too_large`: its JSON exceeds what one message may carry).
+/// APIs left out of an INGEST batch or a FETCH reply, by `integration` and `reason`:
+/// `too_large` (the connector: its JSON, as sent, exceeds what one message may carry),
+/// `read_failed` and `gone` (the provider: part of its definition could not be read, or it
+/// disappeared meanwhile; `federation_core::SkipReason`).
 pub const APIS_SKIPPED: &str = "federation_apis_skipped_total";
+/// Ingest jobs closed early (an INGEST with `done: true` after a failure), by `integration` and
+/// `reason`: `provider_error`, `batch_rejected`, `batch_unanswered`, `no_connection`.
+pub const INGEST_JOBS_CLOSED_EARLY: &str = "federation_ingest_jobs_closed_early_total";
 /// APIs in DISCOVER replies, by `integration`.
 pub const APIS_DISCOVERED: &str = "federation_apis_discovered_total";
 /// APIs pushed in INGEST batches, by `integration`.

@@ -9,7 +9,8 @@
 //! - [`provider`]: the [`Provider`] trait a vendor integration implements (discover, subscribe,
 //!   revoke) and the types its methods take.
 //! - [`sink`]: [`ApiSink`], the channel a provider streams discovered APIs into, so the connector
-//!   can stop a preview at its deadline and batch an ingest without holding the whole catalog.
+//!   can stop a preview at its deadline and batch an ingest without holding the whole catalog;
+//!   and [`SkippedApi`], what a provider reports for a selected API it left out.
 //! - [`registry`]: [`ProviderFactory`] and [`ProviderRegistry`], how a binary turns
 //!   `integration.providers[i].type` into a running provider.
 //! - [`settings`]: [`ProviderSettings`], a provider's untyped `configuration` block, which each
@@ -89,5 +90,5 @@ pub use secret::Secret;
 #[cfg(feature = "settings")]
 pub use settings::ProviderSettings;
 pub use settings::SettingsError;
-pub use sink::{ApiSink, collect};
+pub use sink::{ApiSink, SkipReason, SkippedApi, collect};
 pub use table::OutputFormat;

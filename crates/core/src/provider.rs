@@ -27,6 +27,12 @@
 //! - **Stream, don't collect.** Emit each API into the [`ApiSink`] as soon as it is ready. When
 //!   [`ApiSink::emit`] returns [`ProviderError::Cancelled`], stop and return.
 //! - **Ids are stable.** The same vendor object gives the same `uniqueId` and `id` on every run.
+//! - **Leave out what you cannot read whole; say so.** An API is emitted complete or not at all.
+//!   When part of its definition cannot be read (a document export failed after your retries)
+//!   or it disappeared while you read it, do not emit it without that part: report it with
+//!   [`ApiSink::skip`] and a [`SkippedApi`](crate::SkippedApi) (its id, a
+//!   [`SkipReason`](crate::SkipReason), the vendor's error) and carry on with the others.
+//!   See "Leaving an API out" below.
 //! - **Subscribe is idempotent: one working credential per subscription.** The controller may
 //!   deliver the same subscription twice (a retried command, a reconnect), possibly at the same
 //!   time. Afterwards exactly one credential of that subscription works. Either the second call
@@ -42,6 +48,25 @@
 //!   back; nothing else about the subscription is guaranteed to come back.
 //! - Retrying vendor throttling is the provider's job; it knows the vendor's quotas.
 //! - Methods may be called concurrently from several tasks.
+//!
+//! ## Leaving an API out
+//!
+//! The controller treats every API of an INGEST batch as the whole truth about it: an API sent
+//! with `pages: []` loses the documentation it had (APIM clears the ingested pages an update
+//! does not name), while an API left out of an ingest stays as it was. So a transient vendor
+//! error must never turn into an incomplete API. With [`ApiSink::skip`] the provider leaves it
+//! out and says why; the connector then
+//!
+//! - logs an error naming the API (id, name) with the reason and the provider's detail,
+//! - counts it in `federation_apis_skipped_total{integration, reason}` (the reason's
+//!   [`SkipReason::as_str`](crate::SkipReason::as_str): `read_failed`, `gone`; the connector
+//!   adds `too_large` for an API no message can carry),
+//! - counts it in the ingest's summary line (`skipped`), and leaves it out of a FETCH reply
+//!   (APIM 4.4) the same way.
+//!
+//! An ingest job is still completed (its last batch carries `done: true`): the other APIs are
+//! ingested. A failure that stops the whole discovery is an `Err` from [`Provider::discover`]
+//! instead; the connector then closes the job early with what was sent.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;

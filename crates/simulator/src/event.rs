@@ -54,6 +54,19 @@ pub enum Event {
         /// False when no job with this id existed (APIM then ignores the batch).
         known_job: bool,
     },
+    /// An INGEST batch answered with ERROR and not ingested, as
+    /// [`Simulator::fail_next_ingest_batches`](crate::Simulator::fail_next_ingest_batches)
+    /// asked.
+    IngestRejected {
+        /// The job.
+        job_id: String,
+        /// APIs in the batch.
+        apis: usize,
+        /// `done` flag.
+        done: bool,
+        /// The reply's `errorDetails`.
+        details: String,
+    },
     /// A connection ended.
     Closed {
         /// Connection number.

@@ -387,6 +387,15 @@ async fn handle_agent_command(inner: &Arc<Inner>, command: Command) -> Reply {
             let mut paused = inner.ingest_paused.subscribe();
             let _ = paused.wait_for(|p| !*p).await;
             let count = ingest.apis.len();
+            if let Some(details) = inner.update(|s| s.forced_ingest_errors.pop_front()) {
+                inner.record(Event::IngestRejected {
+                    job_id: ingest.ingest_job_id,
+                    apis: count,
+                    done: ingest.done,
+                    details: details.clone(),
+                });
+                return Reply::error(command.id, CommandType::Ingest, details);
+            }
             // APIM looks the job up and, when it does not exist (yet), ingests nothing and
             // still answers SUCCEEDED.
             let known_job = inner.update(|s| {

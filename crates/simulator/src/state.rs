@@ -200,6 +200,9 @@ pub(crate) struct State {
     /// Per application, the first API key it was given: the key shared mode reuses.
     pub(crate) application_keys: HashMap<String, Secret>,
     pub(crate) forced_statuses: VecDeque<u16>,
+    /// The `errorDetails` of the next INGEST batches to answer with ERROR, in order
+    /// ([`Simulator::fail_next_ingest_batches`](crate::Simulator::fail_next_ingest_batches)).
+    pub(crate) forced_ingest_errors: VecDeque<String>,
     pub(crate) events: Vec<Recorded>,
 }
 

@@ -136,3 +136,49 @@ async fn a_start_ingest_of_nothing_creates_no_job_and_blocks_nothing() {
     assert!(sim.catalog(INTEGRATION).is_empty());
     sim.discover(INTEGRATION).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_batch_failed_on_purpose_is_answered_error_and_ingests_nothing() {
+    let sim = simulator(INTEGRATION, |c| c.apim_version(ApimVersion::V4_6)).await;
+    let apis = vec![api("a", &["a-oas.json"]), api("b", &["b-oas.json"])];
+    let agent = Agent::connect(&sim, INTEGRATION, ingest_script(2, apis.clone())).await;
+    let (job_id, _) = sim.start_ingest(INTEGRATION, None).await.unwrap();
+
+    sim.fail_next_ingest_batches(1, "the database is unreachable");
+    let rejected = agent
+        .request(&ingest_command(&job_id, vec![apis[0].clone()], true), WAIT)
+        .await
+        .expect("an INGEST reply");
+    assert!(!rejected.is_success());
+    assert_eq!(
+        rejected.error_details.as_deref(),
+        Some("the database is unreachable")
+    );
+    assert!(sim.catalog(INTEGRATION).is_empty(), "nothing ingested");
+    let job = sim.ingest_job(&job_id).unwrap();
+    assert_eq!(
+        job.status,
+        IngestJobStatus::Pending,
+        "done: true was refused"
+    );
+    assert_eq!(job.batches, 0);
+    assert_eq!(
+        sim.count_events(|e| matches!(
+            e,
+            federation_simulator::Event::IngestRejected {
+                apis: 1,
+                done: true,
+                ..
+            }
+        )),
+        1
+    );
+
+    // Only the next one: the batch after it is served.
+    agent.ingest(&job_id, apis.clone(), true).await;
+    assert_eq!(
+        sim.ingest_job(&job_id).unwrap().status,
+        IngestJobStatus::Success
+    );
+    assert_eq!(sim.catalog(INTEGRATION).len(), 2);
+}

@@ -14,10 +14,16 @@
 //! are fetched. APIs are emitted as soon as they are ready, in `GetRestApis` order; the walk stops
 //! when the sink is closed.
 //!
-//! A stage named by a usage plan (or a cached stage list) that no longer exists is not checked
-//! before its export: its `GetExport` fails, and the API is ingested without its page and with a
-//! warning, like any failed export. The stage cache keeps what a walk learned even when the walk
-//! is cut (DISCOVER's deadline drops it), so the next discovery continues where it stopped.
+//! **A failed export leaves the API out.** When a stage's `GetExport` fails for good (still
+//! throttled after the retries, a 5xx, denied), the API is not emitted without its page: APIM
+//! would delete the page it ingested before (an API sent with `pages: []` loses its ingested
+//! pages). It is reported with [`ApiSink::skip`] instead ([`SkipReason::ReadFailed`], the AWS
+//! error as detail), so the connector names and counts it and APIM keeps the API as it was; the
+//! operator `discover` lists it among the skipped stages. A stage named by a usage plan (or a
+//! cached stage list) that no longer exists is not checked before its export: its `GetExport`
+//! answers NotFound, and it is left out the same way as [`SkipReason::Gone`]. The stage cache
+//! keeps what a walk learned even when the walk is cut (DISCOVER's deadline drops it), so the
+//! next discovery continues where it stopped.
 //!
 //! The usage plan ids a discovery sees are remembered on their target
 //! ([`PlanCache::remember`](crate::plans::PlanCache::remember)): a SUBSCRIBE that names no
@@ -28,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use federation_core::{Api, ApiSink, Depth, ProviderError, Selection};
+use federation_core::{Api, ApiSink, Depth, ProviderError, Selection, SkipReason, SkippedApi};
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -61,6 +67,7 @@ pub struct SkippedStage {
 pub(crate) struct Collected {
     pub(crate) apis: Vec<Api>,
     pub(crate) skipped: Vec<SkippedStage>,
+    /// Problems that did not leave anything out (none are reported today).
     pub(crate) warnings: Vec<String>,
 }
 
@@ -98,13 +105,41 @@ impl DiscoveryOutput<'_> {
         }
     }
 
-    fn warn(&self, target: &Target, message: String) {
-        tracing::warn!(target_label = %target.label(), "{message}");
-        if let Some(collected) = self.collected {
-            lock(collected)
-                .warnings
-                .push(format!("{}: {message}", target.label()));
+    /// A selected stage whose export failed: left out, never emitted without its page. The
+    /// connector hears of it through the sink (and names it in an error log); the operator
+    /// tool lists it among the skipped stages.
+    fn export_failed(&self, target: &Target, rest: &RestApi, stage: &str, err: &AwsError) {
+        let (reason, why) = if err.is_not_found() {
+            (
+                SkipReason::Gone,
+                format!(
+                    "stage {stage} of API {} was deleted during discovery ({err})",
+                    rest.name
+                ),
+            )
+        } else {
+            (
+                SkipReason::ReadFailed,
+                format!(
+                    "the OpenAPI export of stage {stage} of API {} failed: {err}; left out so \
+                     that APIM keeps the documentation it has (ingest again later)",
+                    rest.name
+                ),
+            )
+        };
+        if let Some(sink) = self.sink {
+            sink.skip(
+                SkippedApi::new(api_id(&rest.id, stage), reason, why.clone())
+                    .with_name(rest.name.clone()),
+            );
         }
+        self.skip(SkippedStage {
+            target: target.label(),
+            rest_api_id: rest.id.clone(),
+            api_name: Some(rest.name.clone()),
+            stage: Some(stage.to_owned()),
+            reason: why,
+        });
     }
 }
 
@@ -477,18 +512,15 @@ async fn discover_rest_api(
     .await;
     let mut apis = Vec::with_capacity(selected.len());
     for (stage_api, export) in selected.iter().zip(exports) {
-        let mut api = stage_api.to_api();
         match export {
-            Ok(body) => api.pages = Some(vec![stage_api.page(body)]),
-            Err(err) => out.warn(
-                target,
-                format!(
-                    "API {} stage {} is ingested without its OpenAPI page: {err}",
-                    rest.name, stage_api.stage
-                ),
-            ),
+            Ok(body) => {
+                let mut api = stage_api.to_api();
+                api.pages = Some(vec![stage_api.page(body)]);
+                apis.push(api);
+            }
+            // Never `pages: []`: APIM would delete the page it has.
+            Err(err) => out.export_failed(target, rest, stage_api.stage, &err),
         }
-        apis.push(api);
     }
     Ok(apis)
 }

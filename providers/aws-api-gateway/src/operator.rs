@@ -1,10 +1,11 @@
 //! Operator tools behind the binary's subcommands: `discover` and `check`.
 //!
 //! - [`discover`] runs discovery with the configured provider and returns a [`DiscoveryReport`]:
-//!   the APIs that would be ingested, every stage that was left out with the reason and the fix
-//!   ("stage prod of API Pets has no usage plan: … set acceptApiWithoutUsagePlan=true"), and the
-//!   warnings (an export that failed). It answers "why is my API missing?". Render it with
-//!   [`DiscoveryReport::render`] as a table or JSON.
+//!   the APIs that would be ingested, and every stage that was left out with the reason and the
+//!   fix ("stage prod of API Pets has no usage plan: … set acceptApiWithoutUsagePlan=true"; with
+//!   `full`, a stage whose OpenAPI export failed, with the AWS error, or that was deleted
+//!   meanwhile: an ingest leaves those out too). It answers "why is my API missing?". Render it
+//!   with [`DiscoveryReport::render`] as a table or JSON.
 //! - [`check`] resolves the credentials of every target and tries each AWS action of the seed's
 //!   minimum IAM policy that can be tried without changing anything, and the optional ones
 //!   (`GetApiKeys`, `DeleteUsagePlanKey`: what each enables is in [`CheckRow::enables`]), and
@@ -50,9 +51,10 @@ pub struct DiscoveryReport {
     pub full: bool,
     /// What would be ingested.
     pub apis: Vec<Api>,
-    /// What was left out, and why.
+    /// What was left out, and why (a failed export included: an ingest leaves it out too).
     pub skipped: Vec<SkippedStage>,
-    /// Problems that did not stop discovery (an export that failed).
+    /// Problems that did not leave anything out (none are reported today; a failed export is
+    /// among the skipped).
     pub warnings: Vec<String>,
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use federation_core::{
     Api, ApiSink, DiscoverRequest, PageType, PlanSecurityType, Provider, ProviderError, Selection,
-    Subscription, SubscriptionType, collect,
+    SkipReason, SkippedApi, Subscription, SubscriptionType, collect,
 };
 use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::operator::{
@@ -823,8 +823,36 @@ async fn stage_lists_are_reused_by_the_next_discovery() {
     }
 }
 
+/// Runs a discovery to its end: the APIs emitted and the ones the provider left out
+/// (`ApiSink::skip`), as the connector receives them.
+async fn discover_with_skips(
+    provider: &AwsApiGatewayProvider,
+    request: &DiscoverRequest,
+) -> (Vec<Api>, Vec<SkippedApi>) {
+    let (sink, mut apis, mut skipped) = ApiSink::channel_with_skips(64);
+    let work = async move {
+        let result = provider.discover(request, &sink).await;
+        drop(sink);
+        result
+    };
+    let drain = async move {
+        let mut out = Vec::new();
+        while let Some(api) = apis.recv().await {
+            out.push(api);
+        }
+        out
+    };
+    let (result, apis) = tokio::join!(work, drain);
+    result.expect("the discovery itself succeeds");
+    let mut skips = Vec::new();
+    while let Ok(skip) = skipped.try_recv() {
+        skips.push(skip);
+    }
+    (apis, skips)
+}
+
 #[tokio::test]
-async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
+async fn a_stage_gone_since_it_was_listed_is_left_out_and_named() {
     let moto = shared_moto().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
     seed_fixture(&client).await;
@@ -846,17 +874,23 @@ async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
         .await
         .unwrap();
 
-    // The cached list still names `dev`: its export fails, as any failed export does.
+    // The cached list still names `dev`: its export answers NotFound; it is left out (never
+    // sent with `pages: []`, which would wipe its pages in APIM) and named as gone.
     proxy.reset_counts();
     let only = Selection::Only(["pets1:dev".to_owned(), "pets1:prod".to_owned()].into());
-    let full = by_id(
-        &collect(&accept, &DiscoverRequest::full(only.clone()))
-            .await
-            .unwrap(),
-    );
+    let (full, skipped) = discover_with_skips(&accept, &DiscoverRequest::full(only)).await;
     assert_eq!(proxy.count("GetStages"), 0);
-    assert_eq!(full["pets1:dev"].pages.as_deref(), Some(&[][..]));
-    assert_eq!(full["pets1:prod"].pages.as_ref().unwrap().len(), 1);
+    assert_eq!(ids(&full), ["pets1:prod".to_owned()].into());
+    assert_eq!(full[0].pages.as_ref().unwrap().len(), 1);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].id, "pets1:dev");
+    assert_eq!(skipped[0].name.as_deref(), Some("Pets"));
+    assert_eq!(skipped[0].reason, SkipReason::Gone);
+    assert!(
+        skipped[0].detail.contains("not found"),
+        "{}",
+        skipped[0].detail
+    );
 
     // Usage-plan mode: a stage a plan names is not listed first; when it is gone, same outcome.
     client
@@ -868,14 +902,13 @@ async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
         .unwrap();
     let plan_mode = provider(&proxy.endpoint(), REGION, &[]);
     proxy.reset_counts();
-    let full = by_id(
-        &collect(&plan_mode, &DiscoverRequest::full(Selection::All))
-            .await
-            .unwrap(),
-    );
+    let (full, skipped) =
+        discover_with_skips(&plan_mode, &DiscoverRequest::full(Selection::All)).await;
     assert_eq!(proxy.count("GetStages"), 0);
-    assert_eq!(full["orders1:prod"].pages.as_deref(), Some(&[][..]));
-    assert_eq!(full["pets1:prod"].pages.as_ref().unwrap().len(), 1);
+    assert!(!ids(&full).contains("orders1:prod"));
+    assert_eq!(by_id(&full)["pets1:prod"].pages.as_ref().unwrap().len(), 1);
+    let skipped: Vec<_> = skipped.iter().map(|s| (s.id.as_str(), s.reason)).collect();
+    assert_eq!(skipped, [("orders1:prod", SkipReason::Gone)]);
 
     // The operator tool lists the stages afresh and explains.
     let report = operator::discover_with(&accept, &DiscoverOptions::default())
@@ -886,6 +919,61 @@ async fn a_stage_gone_since_it_was_listed_is_ingested_as_a_failed_export() {
         "{:?}",
         ids(&report.apis)
     );
+}
+
+#[tokio::test]
+async fn a_failed_export_leaves_the_stage_out_and_the_operator_tool_says_why() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    seed_fixture(&client).await;
+    // Every attempt at pets1/prod's export gets AWS's 503.
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().unavailable("/restapis/pets1/stages/prod/exports"),
+    )
+    .await;
+    let aws = provider(&proxy.endpoint(), REGION, &[("maxRetries", "1")]);
+    let (full, skipped) = discover_with_skips(&aws, &DiscoverRequest::full(Selection::All)).await;
+    assert_eq!(ids(&full), ["orders1:prod".to_owned()].into());
+    assert_eq!(
+        proxy.count("GetExport"),
+        3,
+        "one for orders1, two tries for pets1"
+    );
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        (skipped[0].id.as_str(), skipped[0].reason),
+        ("pets1:prod", SkipReason::ReadFailed)
+    );
+    assert!(
+        skipped[0].detail.contains("GetExport in us-east-1 failed"),
+        "{}",
+        skipped[0].detail
+    );
+
+    let report = operator::discover_with(
+        &aws,
+        &DiscoverOptions {
+            full: true,
+            only: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&report.apis), ["orders1:prod".to_owned()].into());
+    let why = report
+        .skipped
+        .iter()
+        .find(|s| s.rest_api_id == "pets1" && s.stage.as_deref() == Some("prod"))
+        .unwrap_or_else(|| panic!("pets1 prod is not among the skipped: {:?}", report.skipped))
+        .reason
+        .clone();
+    assert!(
+        why.contains("OpenAPI export of stage prod of API Pets failed"),
+        "{why}"
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert!(report.to_table().contains("GetExport in us-east-1 failed"));
 }
 
 #[tokio::test]

@@ -206,26 +206,21 @@ pub(super) async fn dispatch(
     let id = command.id.clone();
     match command.payload {
         CommandPayload::GoodBye(payload) => {
-            let _entered = span.enter();
-            tracing::info!(
-                reconnect = payload.reconnect,
-                "The controller said GOOD_BYE."
-            );
-            if payload.reconnect {
-                close(
-                    handle,
+            span.in_scope(|| {
+                tracing::info!(
+                    reconnect = payload.reconnect,
+                    "The controller said GOOD_BYE."
+                );
+            });
+            let (code, reason) = if payload.reconnect {
+                (
                     CloseCode::Again,
                     "GoodBye Command with reconnection requested.",
                 )
-                .await;
             } else {
-                close(
-                    handle,
-                    CloseCode::Normal,
-                    "GoodBye Command without reconnection.",
-                )
-                .await;
-            }
+                (CloseCode::Normal, "GoodBye Command without reconnection.")
+            };
+            close(handle, code, reason).instrument(span).await;
             Some(Stop::GoodBye {
                 reconnect: payload.reconnect,
             })

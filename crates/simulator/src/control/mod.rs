@@ -125,6 +125,17 @@ impl Simulator {
         self.inner.update(|s| s.forced_statuses.extend(statuses));
     }
 
+    /// Answers the next `count` INGEST batches with ERROR and `details`, without ingesting them,
+    /// as APIM does when its ingest use case fails (a database error, an API it cannot save):
+    /// the exchange turns the exception into an ERROR reply. Each is recorded as
+    /// [`Event::IngestRejected`].
+    pub fn fail_next_ingest_batches(&self, count: usize, details: &str) {
+        self.inner.update(|s| {
+            s.forced_ingest_errors
+                .extend(std::iter::repeat_n(details.to_owned(), count));
+        });
+    }
+
     /// Holds (true) or releases (false) the replies to INGEST commands.
     pub fn pause_ingest_replies(&self, paused: bool) {
         self.inner.ingest_paused.send_replace(paused);

@@ -20,7 +20,8 @@ use async_trait::async_trait;
 use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{
     Api, ApiSink, Capabilities, Depth, DiscoverRequest, Health, Inventory, Page, PageType, Plan,
-    PlanSecurityType, Provider, ProviderError, Secret, Subscription, SubscriptionResult,
+    PlanSecurityType, Provider, ProviderError, Secret, SkipReason, SkippedApi, Subscription,
+    SubscriptionResult,
 };
 use serde::Deserialize;
 
@@ -111,7 +112,16 @@ impl Provider for AcmeProvider {
             let unique_id = format!("{}:{}", self.region, listed.id);
             let mut api = Api::new(unique_id, &listed.id, &listed.name).with_version(&listed.stage);
             if request.depth == Depth::Full {
-                let document = self.client.export_openapi(&listed.id).await?;
+                let document = match self.client.export_openapi(&listed.id).await {
+                    Ok(document) => document,
+                    Err(error) => {
+                        // Never emit it without its page: APIM would delete the page it has.
+                        let detail = format!("the OpenAPI export failed: {error}");
+                        let skipped = SkippedApi::new(&listed.id, SkipReason::ReadFailed, detail);
+                        sink.skip(skipped.with_name(&listed.name));
+                        continue;
+                    }
+                };
                 let filename = format!("{}-oas.json", listed.id);
                 api = api
                     .with_connection_detail("url", &listed.url)

@@ -8,6 +8,8 @@
 //!   items (and at most the request's `limit`) with `position` tokens, so paging code runs.
 //! - **Latency**: delays every answer, as a round trip to AWS would.
 //! - **Denial**: answers chosen operations with AWS's `AccessDeniedException` (HTTP 403).
+//! - **Outage**: answers requests on chosen paths (one stage's export) with AWS's
+//!   `ServiceUnavailableException` (HTTP 503), every time, retries included.
 //! - **Stage checks**: moto exports a stage that was deleted; with [`ProxyConfig::check_stages`]
 //!   the proxy asks moto for the stage first and answers a `GetExport` of a missing stage with
 //!   moto's `NotFoundException`, as AWS does.
@@ -63,6 +65,9 @@ pub struct ProxyConfig {
     pub check_stages: bool,
     /// Enforce AWS's rules on usage plan keys (moto does not).
     pub usage_plan_rules: Option<UsagePlanRules>,
+    /// API Gateway requests whose path contains one of these are answered with
+    /// `ServiceUnavailableException` (HTTP 503).
+    pub unavailable: BTreeSet<String>,
 }
 
 impl ProxyConfig {
@@ -118,6 +123,13 @@ impl ProxyConfig {
     /// [`ProxyConfig::usage_plan_rules`] with these settings.
     pub fn usage_plan_rules_with(mut self, rules: UsagePlanRules) -> Self {
         self.usage_plan_rules = Some(rules);
+        self
+    }
+
+    /// Answer every API Gateway request whose path contains `path_part`
+    /// (`/restapis/abc/stages/prod/exports`) with AWS's `ServiceUnavailableException` (503).
+    pub fn unavailable(mut self, path_part: &str) -> Self {
+        self.unavailable.insert(path_part.to_owned());
         self
     }
 
@@ -366,6 +378,13 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         if config.deny.contains(&operation) {
             return access_denied(&operation, &method, &path_and_query);
         }
+        if config
+            .unavailable
+            .iter()
+            .any(|part| path_and_query.contains(part.as_str()))
+        {
+            return service_unavailable();
+        }
     }
 
     if is_apigateway
@@ -528,6 +547,18 @@ fn too_many_requests(retry_after: &str) -> Response<Full<Bytes>> {
         )
         .header("Retry-After", retry_after)
         .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000429")
+        .header("content-length", body.len())
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn service_unavailable() -> Response<Full<Bytes>> {
+    let body = Bytes::from_static(br#"{"message":"Service Unavailable"}"#);
+    Response::builder()
+        .status(StatusCode::SERVICE_UNAVAILABLE)
+        .header("content-type", "application/json")
+        .header("x-amzn-ErrorType", "ServiceUnavailableException")
+        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000503")
         .header("content-length", body.len())
         .body(Full::new(body))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
