@@ -104,6 +104,7 @@
 mod discovery;
 mod error;
 mod factory;
+mod http_api;
 mod inventory;
 mod limiter;
 mod mapping;
@@ -115,6 +116,7 @@ mod reads;
 mod settings;
 mod stage_cache;
 mod subscription;
+mod tag_filter;
 mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
