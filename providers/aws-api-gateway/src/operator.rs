@@ -537,7 +537,9 @@ async fn check_target(target: &Target, options: CheckOptions, report: &mut Check
 async fn check_http(target: &Target, report: &mut CheckReport) {
     let label = target.label();
     let resolved = report.rows.iter().any(|r| {
-        r.target == label && r.operation == "resolve credentials" && r.outcome == CheckOutcome::Allowed
+        r.target == label
+            && r.operation == "resolve credentials"
+            && r.outcome == CheckOutcome::Allowed
     });
     if !resolved {
         return;

@@ -134,7 +134,10 @@ mod tests {
             "team=payments"
         );
         assert_eq!(TagRule::parse("public").unwrap().to_string(), "public");
-        assert_eq!(TagRule::parse("k=a=b").unwrap().value.as_deref(), Some("a=b"));
+        assert_eq!(
+            TagRule::parse("k=a=b").unwrap().value.as_deref(),
+            Some("a=b")
+        );
         assert_eq!(TagRule::parse("k=").unwrap().value.as_deref(), Some(""));
         assert!(TagRule::parse("=x").is_err());
         assert!(TagRule::parse("  ").is_err());

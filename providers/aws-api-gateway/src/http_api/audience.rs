@@ -51,7 +51,9 @@ use std::time::{Duration, Instant};
 use federation_core::{ProviderError, Subscription, SubscriptionResult};
 
 use super::mapping::{Authorizer, http_id, split_http_id, split_plan_id};
-use super::reads::{get_api, get_authorizer, get_routes, get_stages, set_audience, tag_api, untag_api};
+use super::reads::{
+    get_api, get_authorizer, get_routes, get_stages, set_audience, tag_api, untag_api,
+};
 use super::routing::target_of;
 use crate::error::AwsError;
 use crate::provider::AwsApiGatewayProvider;
@@ -191,7 +193,12 @@ pub(crate) struct AudienceLocks {
 }
 
 impl AudienceLocks {
-    fn of(&self, target: &Target, api_id: &str, authorizer_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn of(
+        &self,
+        target: &Target,
+        api_id: &str,
+        authorizer_id: &str,
+    ) -> Arc<tokio::sync::Mutex<()>> {
         let key = format!("{}/{api_id}/{authorizer_id}", target.label());
         self.locks
             .lock()
@@ -385,12 +392,13 @@ impl AwsApiGatewayProvider {
                 });
             }
         };
-        if let Some(old) = previous.filter(|m| {
-            !m.kept && (m.authorizer_id != authorizer_id || m.client_id != client_id)
-        }) {
+        if let Some(old) = previous
+            .filter(|m| !m.kept && (m.authorizer_id != authorizer_id || m.client_id != client_id))
+        {
             // The same subscription once named another entry (a changed plan or client id):
             // that entry loses this subscription's claim.
-            if let Ok(old_authorizer) = get_authorizer(target, http_api_id, &old.authorizer_id).await
+            if let Ok(old_authorizer) =
+                get_authorizer(target, http_api_id, &old.authorizer_id).await
             {
                 let _ = reconcile(
                     target,
@@ -453,7 +461,11 @@ impl AwsApiGatewayProvider {
         let target = match target_of(self, subscription, http_api_id).await {
             Ok(target) => target,
             Err(ProviderError::NotFound(why)) => {
-                tracing::info!(subscription = subscription_id, api_id, "{why}: nothing to revoke.");
+                tracing::info!(
+                    subscription = subscription_id,
+                    api_id,
+                    "{why}: nothing to revoke."
+                );
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -549,12 +561,12 @@ fn not_found_as(err: AwsError, message: String) -> ProviderError {
 
 fn tag_error(err: AwsError, http_api_id: &str) -> ProviderError {
     match &err {
-        AwsError::Other { code: Some(code), .. } if code == "BadRequestException" => {
-            ProviderError::backend(format!(
-                "recording the subscription on HTTP API {http_api_id} failed (AWS allows 50 tags \
+        AwsError::Other {
+            code: Some(code), ..
+        } if code == "BadRequestException" => ProviderError::backend(format!(
+            "recording the subscription on HTTP API {http_api_id} failed (AWS allows 50 tags \
                  per API, the agent's markers included): {err}; nothing was changed"
-            ))
-        }
+        )),
         _ => err.into(),
     }
 }
@@ -678,7 +690,10 @@ mod tests {
             "gravitee:oauth:7c9e6679-7425-40de-944b-e07fc1f90ae7"
         );
         assert_eq!(marker.value(), "au1/_24default/owned/app_2Fclient_5F1");
-        assert_eq!(Marker::parse(&marker.key(), &marker.value()), Some(marker.clone()));
+        assert_eq!(
+            Marker::parse(&marker.key(), &marker.value()),
+            Some(marker.clone())
+        );
         let kept = Marker {
             kept: true,
             ..marker
@@ -692,7 +707,10 @@ mod tests {
     #[test]
     fn the_settle_delay_follows_the_round_trip() {
         let fast = settle_delay(Duration::from_millis(5));
-        assert!(fast >= MIN_SETTLE && fast <= MIN_SETTLE + MIN_SETTLE / 2, "{fast:?}");
+        assert!(
+            fast >= MIN_SETTLE && fast <= MIN_SETTLE + MIN_SETTLE / 2,
+            "{fast:?}"
+        );
         let slow = settle_delay(Duration::from_secs(1));
         assert!(slow >= Duration::from_secs(2), "{slow:?}");
         assert!(settle_delay(Duration::from_secs(60)) <= MAX_SETTLE + MIN_SETTLE);

@@ -117,8 +117,11 @@ pub(crate) async fn probes(target: &Target) -> Vec<(Operation, bool, CheckOutcom
         })
         .await;
     rows.push((export_op, false, outcome_of(export.map(|_| ()))));
-    let integrations_op =
-        target.operation("GetIntegrations", "GET", &format!("/apis/{api}/integrations"));
+    let integrations_op = target.operation(
+        "GetIntegrations",
+        "GET",
+        &format!("/apis/{api}/integrations"),
+    );
     let integrations = target
         .call_v2(&integrations_op, OperationClass::General, |c| {
             c.get_integrations().api_id(&api).send()

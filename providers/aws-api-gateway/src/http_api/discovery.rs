@@ -170,21 +170,19 @@ async fn discover_http_api(ctx: &Context<'_>, api: &HttpApi) -> Result<Vec<Api>,
     if out.is_closed() {
         return Err(ProviderError::Cancelled);
     }
-    let (stages, routes) = match tokio::try_join!(
-        get_stages(target, &api.id),
-        get_routes(target, &api.id)
-    ) {
-        Ok(found) => found,
-        Err(err) if err.is_not_found() => {
-            ctx.skip(
-                api,
-                None,
-                "the HTTP API was deleted during discovery".to_owned(),
-            );
-            return Ok(Vec::new());
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let (stages, routes) =
+        match tokio::try_join!(get_stages(target, &api.id), get_routes(target, &api.id)) {
+            Ok(found) => found,
+            Err(err) if err.is_not_found() => {
+                ctx.skip(
+                    api,
+                    None,
+                    "the HTTP API was deleted during discovery".to_owned(),
+                );
+                return Ok(Vec::new());
+            }
+            Err(err) => return Err(err.into()),
+        };
     if stages.is_empty() {
         ctx.skip(
             api,
@@ -196,7 +194,10 @@ async fn discover_http_api(ctx: &Context<'_>, api: &HttpApi) -> Result<Vec<Api>,
         );
         return Ok(Vec::new());
     }
-    let jwt_ids: BTreeSet<&str> = routes.iter().filter_map(HttpRoute::jwt_authorizer).collect();
+    let jwt_ids: BTreeSet<&str> = routes
+        .iter()
+        .filter_map(HttpRoute::jwt_authorizer)
+        .collect();
     if jwt_ids.is_empty() && !options.accept_without_plan {
         let others = other_authorization(&routes);
         let why = if others.is_empty() {

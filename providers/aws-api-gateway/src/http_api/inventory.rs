@@ -61,7 +61,10 @@ pub(crate) async fn extend_catalogue(
                 catalogue.apis.insert(http_id(api, stage));
             }
         }
-        let jwt: BTreeSet<&str> = routes.iter().filter_map(HttpRoute::jwt_authorizer).collect();
+        let jwt: BTreeSet<&str> = routes
+            .iter()
+            .filter_map(HttpRoute::jwt_authorizer)
+            .collect();
         for authorizer_id in jwt {
             let authorizer = match get_authorizer(target, api, authorizer_id).await {
                 Ok(a) if a.is_jwt() => a,
@@ -107,17 +110,16 @@ pub(crate) async fn audience_entries(target: &Target) -> Result<Vec<IssuedCreden
             authorizers.insert(marker.authorizer_id.clone(), found);
         }
         for marker in markers {
-            let authorizer = authorizers.get(&marker.authorizer_id).and_then(Option::as_ref);
+            let authorizer = authorizers
+                .get(&marker.authorizer_id)
+                .and_then(Option::as_ref);
             let holds = authorizer.is_some_and(|a| a.audience.contains(&marker.client_id));
             let on = authorizer.map_or_else(
                 || format!("deleted authorizer {}", marker.authorizer_id),
                 |a| format!("authorizer {}", plan_name(a)),
             );
             out.push(IssuedCredential {
-                id: format!(
-                    "{}/{}/{}",
-                    api.id, marker.authorizer_id, marker.client_id
-                ),
+                id: format!("{}/{}/{}", api.id, marker.authorizer_id, marker.client_id),
                 name: format!("audience entry {} of {on}", marker.client_id),
                 subscription_id: Some(marker.subscription_id.clone()),
                 api_id: Some(http_id(&api.id, &marker.stage)),

@@ -233,7 +233,10 @@ pub(crate) fn invoke_url(location: Location<'_>, api: &HttpApi, stage: &str) -> 
             } else {
                 "amazonaws.com"
             };
-            format!("https://{}.execute-api.{}.{suffix}", api.id, location.region)
+            format!(
+                "https://{}.execute-api.{}.{suffix}",
+                api.id, location.region
+            )
         }
     };
     if stage == DEFAULT_STAGE {

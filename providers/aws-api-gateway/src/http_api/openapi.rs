@@ -180,7 +180,10 @@ fn path_parameters(path: &str) -> Vec<Value> {
 fn authorization_text(route: &HttpRoute) -> String {
     match route.authorization.as_str() {
         "JWT" if route.scopes.is_empty() => "JWT (OAuth2), no scope required".to_owned(),
-        "JWT" => format!("JWT (OAuth2), one of the scopes {}", route.scopes.join(", ")),
+        "JWT" => format!(
+            "JWT (OAuth2), one of the scopes {}",
+            route.scopes.join(", ")
+        ),
         "AWS_IAM" => "AWS IAM (SigV4)".to_owned(),
         "CUSTOM" => "Lambda authorizer".to_owned(),
         _ => "none".to_owned(),

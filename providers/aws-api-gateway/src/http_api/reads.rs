@@ -261,11 +261,7 @@ pub(crate) async fn export_api(
     api_id: &str,
     stage: &str,
 ) -> Result<String, AwsError> {
-    let op = target.operation(
-        "ExportApi",
-        "GET",
-        &format!("/apis/{api_id}/exports/OAS30"),
-    );
+    let op = target.operation("ExportApi", "GET", &format!("/apis/{api_id}/exports/OAS30"));
     let export = target
         .call_v2(&op, OperationClass::General, |c| {
             c.export_api()
@@ -299,7 +295,9 @@ pub(crate) async fn domain_mappings(
     loop {
         let page = target
             .call_v2(&op, OperationClass::General, |c| {
-                c.get_domain_names().set_next_token(cursor.position()).send()
+                c.get_domain_names()
+                    .set_next_token(cursor.position())
+                    .send()
             })
             .await?;
         domains.extend(

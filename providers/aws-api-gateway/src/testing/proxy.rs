@@ -11,7 +11,9 @@
 //! - **Stage checks**: moto exports a stage that was deleted; with [`ProxyConfig::check_stages`]
 //!   the proxy asks moto for the stage first and answers a `GetExport` of a missing stage with
 //!   moto's `NotFoundException`, as AWS does.
-//! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …),
+//! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …;
+//!   v2 calls as `v2:GetApis`, `v2:ExportApi`, …, see `proxy_v2.rs`, which also pages v2 lists
+//!   and holds the canned answers for calls moto lacks),
 //!   and STS requests as `sts:<Action>`.
 //!
 //! Only API Gateway requests are throttled, paged or denied; STS requests are forwarded as they
@@ -36,6 +38,7 @@ use tokio::task::JoinHandle;
 use crate::limiter::TokenBucket;
 
 use super::http;
+use super::proxy_v2::{CannedAnswer, is_paged_v2, page_v2, v2_operation_name};
 
 /// What the proxy does besides forwarding.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +59,8 @@ pub struct ProxyConfig {
     pub latency: Option<Duration>,
     /// Answer `GetExport` of a stage that does not exist with `NotFoundException`.
     pub check_stages: bool,
+    /// Answers given instead of forwarding (calls moto lacks, such as v2's `ExportApi`).
+    pub canned: Vec<CannedAnswer>,
 }
 
 impl ProxyConfig {
@@ -104,6 +109,12 @@ impl ProxyConfig {
     /// Deny `operation` (`GetApiKeys`, `CreateApiKey`, …) with `AccessDeniedException`.
     pub fn deny(mut self, operation: &str) -> Self {
         self.deny.insert(operation.to_owned());
+        self
+    }
+
+    /// Answer with `answer` instead of forwarding (after throttling and denial).
+    pub fn answer(mut self, answer: CannedAnswer) -> Self {
+        self.canned.push(answer);
         self
     }
 }
@@ -295,7 +306,10 @@ pub fn operation_name(method: &str, path: &str) -> String {
         ("GET", ["apikeys", _]) => "GetApiKey",
         ("PATCH", ["apikeys", _]) => "UpdateApiKey",
         ("DELETE", ["apikeys", _]) => "DeleteApiKey",
-        _ => return format!("{method} {path}"),
+        _ => {
+            return v2_operation_name(method, &segments)
+                .map_or_else(|| format!("{method} {path}"), str::to_owned);
+        }
     };
     name.to_owned()
 }
@@ -343,6 +357,13 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         if config.deny.contains(&operation) {
             return access_denied(&operation, &method, &path_and_query);
         }
+        if let Some(answer) = config
+            .canned
+            .iter()
+            .find(|a| a.answers(&operation, &path_and_query))
+        {
+            return answer.response();
+        }
     }
 
     if is_apigateway
@@ -377,6 +398,14 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
             "GetRestApis" | "GetUsagePlans" | "GetApiKeys"
         )
         && let Some(paged) = page(&body, &path_and_query, size)
+    {
+        body = paged;
+    }
+    if let Some(size) = page_size
+        && is_apigateway
+        && parts.status.is_success()
+        && is_paged_v2(&operation)
+        && let Some(paged) = page_v2(&body, &path_and_query, size)
     {
         body = paged;
     }
