@@ -111,7 +111,7 @@ async fn seed_mixed(endpoint: &str) -> Mixed {
         .tags("env", "dev")
         .send()
         .await
-        .unwrap();
+        .expect("CreateRestApi");
     seed::usage_plan(
         &rest,
         &seed::PlanSpec::new("Gold")
