@@ -64,8 +64,9 @@ pub struct AwsSettings {
     /// references.
     #[serde(default, deserialize_with = "lenient_bool")]
     pub accept_api_without_usage_plan: bool,
-    /// `endpoint`: API Gateway (and STS) endpoint override, for tests and private endpoints.
-    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_API_GATEWAY` work too.
+    /// `endpoint`: API Gateway (and STS) endpoint override, for tests and private endpoints;
+    /// it serves the REST (v1) and HTTP API (v2) clients alike. `AWS_ENDPOINT_URL` /
+    /// `AWS_ENDPOINT_URL_API_GATEWAY` (v1) / `AWS_ENDPOINT_URL_APIGATEWAYV2` (v2) work too.
     #[serde(default, deserialize_with = "optional_string")]
     pub endpoint: Option<String>,
     /// `requestsPerSecond` (default 10): client-side budget of API Gateway control-plane calls
@@ -422,6 +423,9 @@ mod tests {
         assert!(!http_only.discovers_rest() && http_only.discovers_http());
         let empty = parse(&[("region", "eu-west-1"), ("apiTypes", "")]).unwrap();
         assert_eq!(empty.api_types, ["REST"]);
+        for key in ["apiTypes", "includeTags", "excludeTags"] {
+            assert!(CONFIG_KEYS.contains(&key), "{key}: env var names need it");
+        }
     }
 
     #[test]
