@@ -657,6 +657,68 @@ async fn two_replicas_subscribing_at_once_on_one_authorizer_both_land() {
 }
 
 #[tokio::test]
+async fn a_revoke_racing_a_subscribe_of_the_same_client_keeps_the_entry() {
+    let moto = shared_moto().await;
+    let v2 = testing::client_v2(&moto.endpoint(), REGION).await;
+    let orders = seed_http::http_api(&v2, &orders_spec()).await;
+    let authorizer = orders.authorizer("orders-jwt").to_owned();
+    let plan = orders.plan_id("orders-jwt");
+    let direct = provider(&moto.endpoint(), &[]);
+    let first = direct
+        .subscribe(
+            &orders.stage_id("prod"),
+            &oauth("sub-1", &plan, Some("client-shop")),
+        )
+        .await
+        .unwrap();
+    // One replica closes the prod subscription while another opens the same application's
+    // dev subscription: the entry must survive (the dev one needs it), the prod marker must go.
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting().latency(Duration::from_millis(150)),
+    )
+    .await;
+    let replica_a = provider(&proxy.endpoint(), &[]);
+    let replica_b = provider(&proxy.endpoint(), &[]);
+    let unsub = unsubscription("sub-1", "client-shop", first.metadata.as_ref().unwrap());
+    let sub_2 = oauth("sub-2", &plan, Some("client-shop"));
+    let prod = orders.stage_id("prod");
+    let dev = orders.stage_id("dev");
+    let (revoked, subscribed) = tokio::join!(
+        replica_a.revoke(&prod, &unsub),
+        replica_b.subscribe(&dev, &sub_2)
+    );
+    revoked.unwrap();
+    let subscribed = subscribed.unwrap();
+    assert_eq!(
+        seed_http::audience(&v2, &orders.id, &authorizer).await,
+        ["client-shop", "existing-client"],
+        "the dev subscription still needs the entry"
+    );
+    let markers: Vec<String> = seed_http::api_tags(&v2, &orders.id)
+        .await
+        .into_keys()
+        .filter(|k| k.starts_with("gravitee:"))
+        .collect();
+    assert_eq!(markers, ["gravitee:oauth:sub-2"]);
+    direct
+        .revoke(
+            &dev,
+            &unsubscription(
+                "sub-2",
+                "client-shop",
+                subscribed.metadata.as_ref().unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seed_http::audience(&v2, &orders.id, &authorizer).await,
+        ["existing-client"]
+    );
+}
+
+#[tokio::test]
 async fn wrong_kinds_and_missing_client_ids_are_refused_and_change_nothing() {
     let moto = shared_moto().await;
     let rest = testing::client(&moto.endpoint(), REGION).await;
