@@ -11,7 +11,7 @@
 //! **How the agent knows who still needs an entry** — it keeps no state and may run as two
 //! replicas, so the record lives at AWS, on the HTTP API itself: one **marker tag** per live
 //! subscription, `gravitee:oauth:{subscriptionId}` = `{authorizerId}/{stage}/{owned|kept}/{clientId}`
-//! (each part escaped to the tag character set, [`encode`]). Tags are per key, so writing one
+//! (each part escaped to the tag character set; `markers.rs`). Tags are per key, so writing one
 //! subscription's marker never touches another's (`TagResource` / `UntagResource` change only
 //! the keys they name; `GetApi` reads them all, as `GetApis` does for discovery).
 //!
@@ -19,7 +19,7 @@
 //!   some route uses); read the audience, then the markers; write the subscription's marker
 //!   (`kept` when the client id was in the audience already and no `owned` marker explains it:
 //!   an entry someone added by hand is never removed by the agent); then make the audience hold
-//!   the client id ([`reconcile`]). A subscription delivered again finds its marker and the
+//!   the client id (`converge.rs`). A subscription delivered again finds its marker and the
 //!   entry: nothing changes, the same reply.
 //! - **UNSUBSCRIBE**: read the subscription's marker (or, when it is gone, the reply metadata
 //!   SUBSCRIBE returned); unless `kept`, make the audience lose the client id **unless another
@@ -28,13 +28,13 @@
 //!   deleted (its authorizers with it) or an authorizer gone is success.
 //!
 //! **Converging on one audience list.** `UpdateAuthorizer` replaces the whole list, so two
-//! writers (two subscriptions in two replicas) can lose each other's change. [`reconcile`]
-//! therefore never trusts one write: each round reads the audience and the markers, computes
+//! writers (two subscriptions in two replicas) can lose each other's change. The
+//! reconciliation (`converge.rs`) therefore never trusts one write: each round reads the audience and the markers, computes
 //! what the client id's entry should be (present while any marker needs it), writes the list
 //! read plus or minus that one entry, waits a settle delay (twice the round's own read-to-write
-//! time, at least [`MIN_SETTLE`], with jitter), and reads again; it returns only when a read
+//! time, at least 250 ms, with jitter), and reads again; it returns only when a read
 //! made after the settle delay shows the entry as it should be, and gives up after
-//! [`MAX_ROUNDS`]. Every writer re-checks only its own entry, from fresh reads, so an entry one
+//! 10 rounds. Every writer re-checks only its own entry, from fresh reads, so an entry one
 //! writer lost is put back by its owner, and an entry another writer put back from a stale read
 //! is removed again: nothing lost, nothing left — provided each writer's read-to-write time
 //! stays under the others' settle delay. Within one process a lock per authorizer serialises the
@@ -44,31 +44,19 @@
 //! authorizer, 50 tags per resource (the API's own tags and the markers together): a SUBSCRIBE
 //! beyond either gets an ERROR saying so, and nothing is left behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use federation_core::{ProviderError, Subscription, SubscriptionResult};
 
-use super::mapping::{Authorizer, http_id, split_http_id, split_plan_id};
-use super::reads::{
-    get_api, get_authorizer, get_routes, get_stages, set_audience, tag_api, untag_api,
-};
+use super::converge::{Intent, Settled, reconcile};
+use super::mapping::{http_id, split_http_id, split_plan_id};
+use super::markers::{Marker, marker_key, markers_of};
+use super::reads::{get_api, get_authorizer, get_routes, get_stages, tag_api, untag_api};
 use super::routing::target_of;
 use crate::error::AwsError;
 use crate::provider::AwsApiGatewayProvider;
 use crate::target::Target;
-
-/// The key prefix of the agent's marker tags.
-pub(crate) const MARKER_PREFIX: &str = "gravitee:oauth:";
-/// AWS's limit on a JWT authorizer's audience entries.
-pub(crate) const MAX_AUDIENCE: usize = 50;
-/// The shortest settle delay between a write and the read that confirms it.
-pub(crate) const MIN_SETTLE: Duration = Duration::from_millis(250);
-/// The longest settle delay.
-const MAX_SETTLE: Duration = Duration::from_secs(5);
-/// Rounds of read / write / settle before giving up.
-pub(crate) const MAX_ROUNDS: usize = 10;
 
 /// Reply metadata: the HTTP API id.
 pub(crate) const META_HTTP_API: &str = "httpApiId";
@@ -84,107 +72,6 @@ pub(crate) const META_ENTRY: &str = "audienceEntry";
 pub(crate) const META_REGION: &str = "region";
 const META_ACCOUNT: &str = "account";
 const META_ROLE: &str = "roleArn";
-
-/// Whether a tag key is one of the agent's markers.
-pub(crate) fn is_marker(key: &str) -> bool {
-    key.starts_with(MARKER_PREFIX)
-}
-
-/// Escapes `raw` into AWS's tag character set: letters, digits and `.:=+-` stay, every other
-/// byte (`/` and `_` included) becomes `_XX` (upper-case hex), so `/` can separate parts.
-pub(crate) fn encode(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for byte in raw.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b':' | b'=' | b'+' | b'-') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("_{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The inverse of [`encode`]; `None` for malformed text.
-pub(crate) fn decode(encoded: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut iter = encoded.bytes();
-    while let Some(byte) = iter.next() {
-        if byte == b'_' {
-            let hex = [iter.next()?, iter.next()?];
-            let text = std::str::from_utf8(&hex).ok()?;
-            bytes.push(u8::from_str_radix(text, 16).ok()?);
-        } else {
-            bytes.push(byte);
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-/// One live subscription's claim on an audience entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Marker {
-    /// The Gravitee subscription.
-    pub(crate) subscription_id: String,
-    /// The JWT authorizer.
-    pub(crate) authorizer_id: String,
-    /// The stage subscribed to.
-    pub(crate) stage: String,
-    /// The entry was in the audience before the agent: never removed.
-    pub(crate) kept: bool,
-    /// The application's OAuth client id.
-    pub(crate) client_id: String,
-}
-
-impl Marker {
-    /// `gravitee:oauth:{subscriptionId}`.
-    pub(crate) fn key(&self) -> String {
-        marker_key(&self.subscription_id)
-    }
-
-    /// `{authorizerId}/{stage}/{owned|kept}/{clientId}`, escaped.
-    pub(crate) fn value(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            encode(&self.authorizer_id),
-            encode(&self.stage),
-            if self.kept { "kept" } else { "owned" },
-            encode(&self.client_id)
-        )
-    }
-
-    /// The marker of tag `key` = `value`, if it is one.
-    pub(crate) fn parse(key: &str, value: &str) -> Option<Self> {
-        let subscription_id = decode(key.strip_prefix(MARKER_PREFIX)?)?;
-        let mut parts = value.splitn(4, '/');
-        let authorizer_id = decode(parts.next()?)?;
-        let stage = decode(parts.next()?)?;
-        let kept = match parts.next()? {
-            "kept" => true,
-            "owned" => false,
-            _ => return None,
-        };
-        let client_id = decode(parts.next()?)?;
-        Some(Self {
-            subscription_id,
-            authorizer_id,
-            stage,
-            kept,
-            client_id,
-        })
-    }
-}
-
-/// `gravitee:oauth:{subscriptionId}` (escaped).
-pub(crate) fn marker_key(subscription_id: &str) -> String {
-    format!("{MARKER_PREFIX}{}", encode(subscription_id))
-}
-
-/// Every marker among an API's marker tags.
-pub(crate) fn markers_of(tags: &BTreeMap<String, String>) -> Vec<Marker> {
-    tags.iter()
-        .filter_map(|(k, v)| Marker::parse(k, v))
-        .collect()
-}
 
 /// The process's locks, one per authorizer (`{target}/{api}/{authorizer}`).
 #[derive(Debug, Default)]
@@ -207,24 +94,6 @@ impl AudienceLocks {
             .or_default()
             .clone()
     }
-}
-
-/// What [`reconcile`] makes the entry be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intent {
-    /// Present (a SUBSCRIBE holds a marker).
-    Present,
-    /// Present only while another marker than `own`'s needs it (UNSUBSCRIBE).
-    ReleaseBy,
-}
-
-/// How a reconciliation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settled {
-    /// The entry is as it should be (`true`: this call wrote at least once).
-    Done(bool),
-    /// The authorizer no longer exists.
-    AuthorizerGone,
 }
 
 fn nothing_changed(message: String) -> ProviderError {
@@ -568,151 +437,5 @@ fn tag_error(err: AwsError, http_api_id: &str) -> ProviderError {
                  per API, the agent's markers included): {err}; nothing was changed"
         )),
         _ => err.into(),
-    }
-}
-
-/// A settle delay: twice the round's read-to-write time, within [`MIN_SETTLE`, `MAX_SETTLE`],
-/// plus up to half of [`MIN_SETTLE`] of jitter.
-fn settle_delay(cycle: Duration) -> Duration {
-    let base = cycle.saturating_mul(2).clamp(MIN_SETTLE, MAX_SETTLE);
-    base + MIN_SETTLE.mul_f64(fastrand::f64() * 0.5)
-}
-
-/// Makes the audience of `authorizer` hold `client_id` as the markers say it should, and
-/// returns once a read made after the settle delay confirms it (see the module's docs).
-async fn reconcile(
-    target: &Target,
-    api_id: &str,
-    authorizer: &Authorizer,
-    client_id: &str,
-    own_subscription: &str,
-    intent: Intent,
-) -> Result<Settled, ProviderError> {
-    let mut changed = false;
-    let mut confirmed = false;
-    let mut settle = MIN_SETTLE;
-    for round in 0..MAX_ROUNDS {
-        let started = Instant::now();
-        let current = match get_authorizer(target, api_id, &authorizer.id).await {
-            Ok(current) => current,
-            Err(err) if err.is_not_found() => return Ok(Settled::AuthorizerGone),
-            Err(err) => return Err(err.into()),
-        };
-        let wanted = match intent {
-            Intent::Present => true,
-            Intent::ReleaseBy => {
-                let api = get_api(target, api_id).await?;
-                markers_of(&api.markers).iter().any(|m| {
-                    m.subscription_id != own_subscription
-                        && m.authorizer_id == authorizer.id
-                        && m.client_id == client_id
-                })
-            }
-        };
-        let present = current.audience.iter().any(|a| a == client_id);
-        if present == wanted {
-            if confirmed {
-                return Ok(Settled::Done(changed));
-            }
-            confirmed = true;
-            tokio::time::sleep(settle).await;
-            continue;
-        }
-        let mut audience: Vec<String> = current
-            .audience
-            .iter()
-            .filter(|a| a.as_str() != client_id)
-            .cloned()
-            .collect();
-        if wanted {
-            if audience.len() >= MAX_AUDIENCE {
-                return Err(ProviderError::backend(format!(
-                    "the audience of JWT authorizer {} of HTTP API {api_id} is full (AWS allows \
-                     {MAX_AUDIENCE} entries); client id {client_id} was not added",
-                    authorizer.id
-                )));
-            }
-            audience.push(client_id.to_owned());
-        }
-        tracing::debug!(
-            api_id,
-            authorizer_id = %authorizer.id,
-            client_id,
-            round,
-            add = wanted,
-            "Writing the JWT authorizer's audience."
-        );
-        set_audience(target, api_id, &current, &audience).await?;
-        changed = true;
-        settle = settle_delay(started.elapsed());
-        confirmed = true;
-        tokio::time::sleep(settle).await;
-    }
-    Err(ProviderError::backend(format!(
-        "the audience of JWT authorizer {} of HTTP API {api_id} kept changing under the agent \
-         for {MAX_ROUNDS} rounds (another tool, or many subscriptions at once): client id \
-         {client_id} may not be {}; retry",
-        authorizer.id,
-        match intent {
-            Intent::Present => "in it",
-            Intent::ReleaseBy => "out of it",
-        }
-    )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_keeps_tag_characters_and_round_trips() {
-        assert_eq!(encode("abc-123.x"), "abc-123.x");
-        assert_eq!(encode("$default"), "_24default");
-        assert_eq!(encode("a/b_c@d é"), "a_2Fb_5Fc_40d_20_C3_A9");
-        for raw in ["$default", "a/b_c@d é", "", "client_id+=:."] {
-            assert_eq!(decode(&encode(raw)).as_deref(), Some(raw));
-        }
-        assert_eq!(decode("_2"), None);
-        assert_eq!(decode("_ZZ"), None);
-    }
-
-    #[test]
-    fn markers_round_trip_through_their_tag() {
-        let marker = Marker {
-            subscription_id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
-            authorizer_id: "au1".into(),
-            stage: "$default".into(),
-            kept: false,
-            client_id: "app/client_1".into(),
-        };
-        assert_eq!(
-            marker.key(),
-            "gravitee:oauth:7c9e6679-7425-40de-944b-e07fc1f90ae7"
-        );
-        assert_eq!(marker.value(), "au1/_24default/owned/app_2Fclient_5F1");
-        assert_eq!(
-            Marker::parse(&marker.key(), &marker.value()),
-            Some(marker.clone())
-        );
-        let kept = Marker {
-            kept: true,
-            ..marker
-        };
-        assert_eq!(Marker::parse(&kept.key(), &kept.value()), Some(kept));
-        assert_eq!(Marker::parse("team", "x"), None);
-        assert_eq!(Marker::parse("gravitee:oauth:s1", "au1/prod/maybe/c"), None);
-        assert!(is_marker("gravitee:oauth:s1") && !is_marker("gravitee"));
-    }
-
-    #[test]
-    fn the_settle_delay_follows_the_round_trip() {
-        let fast = settle_delay(Duration::from_millis(5));
-        assert!(
-            fast >= MIN_SETTLE && fast <= MIN_SETTLE + MIN_SETTLE / 2,
-            "{fast:?}"
-        );
-        let slow = settle_delay(Duration::from_secs(1));
-        assert!(slow >= Duration::from_secs(2), "{slow:?}");
-        assert!(settle_delay(Duration::from_secs(60)) <= MAX_SETTLE + MIN_SETTLE);
     }
 }

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use federation_core::ProviderError;
 use federation_core::drift::{Catalogue, IssuedCredential};
 
-use super::audience::markers_of;
 use super::mapping::{Authorizer, HttpRoute, http_id, plan_id, split_http_id};
+use super::markers::markers_of;
 use super::reads::{get_authorizer, get_routes, get_stages, list_apis};
 use crate::error::AwsError;
 use crate::target::Target;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_apigatewayv2::types::JwtConfiguration;
 
-use super::audience::is_marker;
 use super::mapping::{Authorizer, HttpApi, HttpIntegration, HttpRoute, HttpStage};
+use super::markers::is_marker;
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::paging::Cursor;
