@@ -1,7 +1,8 @@
 //! The README's first command, `scripts/demo`, run as a user runs it (with the binaries this
-//! test build made, through `DEMO_BIN_DIR`, so nothing is rebuilt): moto with sample APIs, the
-//! controller simulator's scripted run and the real AWS agent, which must stop on its own with
-//! exit 0 after the simulator's GOOD_BYE.
+//! test build made, through `DEMO_BIN_DIR`, so nothing is rebuilt): moto with sample APIs (REST
+//! and one HTTP API), the controller simulator's scripted run and the real AWS agent, which must
+//! stop on its own with exit 0 after the simulator's GOOD_BYE; then an OAuth subscription to the
+//! HTTP API through the simulator's control API, seen in the JWT authorizer's audience.
 
 #![allow(clippy::unwrap_used)]
 
@@ -35,10 +36,16 @@ fn the_demo_script_runs_discover_ingest_subscribe_and_unsubscribe_and_stops_clea
     for expected in [
         "1 skipped:",
         "[demo] agent connected (HELLO accepted).",
-        "[demo] DISCOVER: 3 APIs",
-        "[demo] START_INGEST + INGEST: 3 APIs",
+        "[demo] DISCOVER: 4 APIs",
+        "[demo] START_INGEST + INGEST: 4 APIs",
         "[demo] UNSUBSCRIBE: key revoked.",
         "== agent stopped cleanly",
+        // The HTTP API next to the REST ones, and an OAuth subscription to it.
+        "Orders v2",
+        "[oauth] audience of JWT authorizer orders-jwt before: ['demo-portal']",
+        "[oauth] audience after SUBSCRIBE: ['demo-portal', 'demo-shop-client']",
+        "[oauth] audience after UNSUBSCRIBE: ['demo-portal']",
+        "== OAuth agent stopped cleanly",
     ] {
         assert!(
             stdout.contains(expected),

@@ -50,7 +50,7 @@ use crate::target::Target;
 pub struct SkippedStage {
     /// The account/region label.
     pub target: String,
-    /// The REST API id.
+    /// The API id: a REST API id, or `http/{apiId}` for an HTTP API (`http_api/`).
     pub rest_api_id: String,
     /// The REST API's name, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub(crate) struct DiscoveryOutput<'a> {
 }
 
 impl DiscoveryOutput<'_> {
-    async fn emit(&self, api: Api) -> Result<(), ProviderError> {
+    pub(crate) async fn emit(&self, api: Api) -> Result<(), ProviderError> {
         if let Some(collected) = self.collected {
             lock(collected).apis.push(api.clone());
         }
@@ -88,11 +88,11 @@ impl DiscoveryOutput<'_> {
         Ok(())
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.sink.is_some_and(ApiSink::is_closed)
     }
 
-    fn skip(&self, skipped: SkippedStage) {
+    pub(crate) fn skip(&self, skipped: SkippedStage) {
         tracing::debug!(
             target_label = %skipped.target,
             rest_api_id = %skipped.rest_api_id,
@@ -102,6 +102,15 @@ impl DiscoveryOutput<'_> {
         );
         if let Some(collected) = self.collected {
             lock(collected).skipped.push(skipped);
+        }
+    }
+
+    pub(crate) fn warn(&self, target: &Target, message: String) {
+        tracing::warn!(target_label = %target.label(), "{message}");
+        if let Some(collected) = self.collected {
+            lock(collected)
+                .warnings
+                .push(format!("{}: {message}", target.label()));
         }
     }
 
@@ -156,6 +165,8 @@ pub(crate) struct DiscoveryOptions {
     /// Also fetch every API's stages to explain skipped ones (operator tool).
     pub(crate) explain: bool,
     pub(crate) concurrency: usize,
+    /// `includeTags` / `excludeTags`, for REST and HTTP APIs (`tag_filter.rs`).
+    pub(crate) tags: crate::tag_filter::TagFilter,
 }
 
 /// How far a walk that needs stage lists got; logs it when the walk ends early (the sink
@@ -235,8 +246,28 @@ pub(crate) async fn discover_target(
     options: &DiscoveryOptions,
     out: &DiscoveryOutput<'_>,
 ) -> Result<(), ProviderError> {
-    let (rest_apis, plans) = tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
+    let (all_rest_apis, plans) =
+        tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
     target.plans.remember(plans.iter().map(|p| p.id.as_str()));
+    // The tag filter (no extra call: `GetRestApis` items carry their tags). APIs it leaves out
+    // still exist: usage plans naming them are not "dangling".
+    let mut rest_apis = Vec::with_capacity(all_rest_apis.len());
+    let mut filtered_out: HashSet<String> = HashSet::new();
+    for rest in all_rest_apis {
+        match options.tags.rejects(&rest.tags) {
+            None => rest_apis.push(rest),
+            Some(reason) => {
+                out.skip(SkippedStage {
+                    target: target.label(),
+                    rest_api_id: rest.id.clone(),
+                    api_name: Some(rest.name.clone()),
+                    stage: None,
+                    reason: format!("REST API {} ({}) is {reason}", rest.name, rest.id),
+                });
+                filtered_out.insert(rest.id);
+            }
+        }
+    }
     let location = Location {
         region: &target.region,
         account: target.account.as_deref(),
@@ -254,7 +285,11 @@ pub(crate) async fn discover_target(
             stages_of.entry(api).or_default().insert(stage);
         }
     }
-    let known: HashSet<&str> = rest_apis.iter().map(|r| r.id.as_str()).collect();
+    let known: HashSet<&str> = rest_apis
+        .iter()
+        .map(|r| r.id.as_str())
+        .chain(filtered_out.iter().map(String::as_str))
+        .collect();
     if options.explain {
         let mut dangling: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for ((api, stage), plans) in &by_stage {

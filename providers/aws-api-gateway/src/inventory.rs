@@ -33,6 +33,13 @@ impl Inventory for AwsApiGatewayProvider {
     async fn catalogue(&self, api_ids: &BTreeSet<String>) -> Result<Catalogue, ProviderError> {
         let mut catalogue = Catalogue::default();
         for target in &self.targets {
+            if self.settings.discovers_http() {
+                crate::http_api::inventory::extend_catalogue(target, api_ids, &mut catalogue)
+                    .await?;
+            }
+            if !self.settings.discovers_rest() {
+                continue;
+            }
             let (rest_apis, plans) =
                 tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
             for plan in plans {
@@ -71,7 +78,13 @@ impl Inventory for AwsApiGatewayProvider {
     async fn issued_keys(&self) -> Result<Vec<IssuedCredential>, ProviderError> {
         let mut keys = Vec::new();
         for target in &self.targets {
-            keys.extend(target_keys(target).await.map_err(denied_with_grant)?);
+            if self.settings.discovers_rest() {
+                keys.extend(target_keys(target).await.map_err(denied_with_grant)?);
+            }
+            if self.settings.discovers_http() {
+                // OAUTH subscriptions: the audience entries the agent's markers record.
+                keys.extend(crate::http_api::inventory::audience_entries(target).await?);
+            }
         }
         keys.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(keys)

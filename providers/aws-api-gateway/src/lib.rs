@@ -1,8 +1,10 @@
 //! # federation-provider-aws-api-gateway
 //!
 //! The AWS API Gateway provider of the federation agent, on the official AWS SDK
-//! (`aws-sdk-apigateway`, `aws-config`). It discovers REST APIs (v1) and serves them to Gravitee
-//! as federated APIs, and turns subscriptions into API keys on usage plans.
+//! (`aws-sdk-apigateway`, `aws-sdk-apigatewayv2`, `aws-config`). It discovers REST APIs (v1) and
+//! serves them to Gravitee as federated APIs, and turns subscriptions into API keys on usage
+//! plans; with `apiTypes` holding `HTTP` it also discovers HTTP APIs (v2) and turns OAUTH
+//! subscriptions into client ids in a JWT authorizer's audience (see "HTTP APIs" below).
 //!
 //! Register [`AwsApiGatewayFactory`] (type `aws-api-gateway`); the binary builds one
 //! [`AwsApiGatewayProvider`] per configured entry. Building validates the settings and makes no
@@ -24,6 +26,8 @@
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
 //! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
 //! | `apiKeyScope` | `application` | `application`: one key per Gravitee application, on every usage plan it subscribes to (APIM's shared API-key mode); `subscription`: one key per subscription |
+//! | `apiTypes` | `REST` | `REST` and/or `HTTP` (a list): the kinds of API discovered |
+//! | `includeTags`, `excludeTags` | unset | tag filters (`key` or `key=value`, lists) for both kinds, at no extra call (`tag_filter.rs`) |
 //!
 //! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
@@ -64,15 +68,35 @@
 //! and `apiKeyScope`/`applicationId` for an application's key). The same subscription twice gets
 //! the same key, also when two replicas of the agent receive it at once (with `GetApiKeys`
 //! granted). Revoking removes the subscription's record and detaches the application's key from
-//! the usage plans no other subscription of it uses (deleting it with the last), or deletes every
-//! key named for the subscription; a key already gone is success. Only `API_KEY` subscriptions
-//! are supported (the connector checks a subscription's type against the provider's
-//! capabilities before calling it). See `subscription/`: `mod.rs` (subscribe, revoke),
-//! `routing.rs` (which target), `coverage.rs` (the plan still covers the stage),
-//! `application.rs` and `records.rs` (one key per application), `conflict.rs` (what AWS refuses
-//! an application's key), `grants.rs` (the grants application keys need), `names.rs` (every
-//! name the provider uses), `keys.rs` (the AWS key calls), `race.rs` (replicas converging on one
-//! key), `issued.rs` (the process's cache), `metadata.rs` (the reply's metadata).
+//! the usage plans no other subscription of it uses, or deletes every key named for the
+//! subscription; a key already gone is success. REST APIs take `API_KEY` subscriptions only (the
+//! connector checks a subscription's type against the provider's capabilities; the provider
+//! refuses `OAUTH` on a REST API and `API_KEY` on an HTTP API, naming the API). See
+//! `subscription/`: `mod.rs` (subscribe, revoke), `routing.rs` (which target), `coverage.rs` (the
+//! plan still covers the stage), `application.rs` and `records.rs` (one key per application),
+//! `conflict.rs` (what AWS refuses an application's key), `grants.rs` (the grants application
+//! keys need), `names.rs` (every name the provider uses), `keys.rs` (the AWS key calls),
+//! `race.rs` (replicas converging on one key), `issued.rs` (the process's cache), `metadata.rs`
+//! (the reply's metadata).
+//!
+//! ## HTTP APIs (`apiTypes` holds `HTTP`; `http_api/`)
+//!
+//! One federated API per HTTP API stage: `id` = `http/{apiId}/{stage}` (REST ids hold a `:`
+//! and never a `/`, so the kinds cannot collide), `uniqueId` =
+//! `[{account}:]{region}:http/{apiId}/{stage}`, `connectionDetails.url` = the custom domain
+//! mapped to the stage or the invoke URL, tags as `aws-api-gateway-tag-*` metadata, one `OAUTH2`
+//! plan per JWT authorizer the routes use (`jwt/{apiId}/{authorizerId}`), and a page from
+//! `ExportApi`, or built from the routes when the export is not available (the metadata
+//! `aws-api-gateway-openapi-source` says which). Stages whose routes use no JWT authorizer
+//! follow `acceptApiWithoutUsagePlan`; WebSocket APIs are not federated.
+//!
+//! An `OAUTH` SUBSCRIBE adds the application's client id (`metadata.consumerKey`) to the JWT
+//! authorizer's audience (`GetAuthorizer`, `UpdateAuthorizer`); UNSUBSCRIBE removes it unless
+//! another live subscription still needs it. Who needs an entry is recorded at AWS, one marker
+//! tag per subscription on the HTTP API (`gravitee:oauth:{subscriptionId}`), so replicas agree;
+//! concurrent writers of one audience converge by re-reading after a settle delay and writing
+//! again (`http_api/audience.rs`). `capabilities()` lists `OAUTH` with `HTTP`, `API_KEY` with
+//! `REST`.
 //!
 //! ## Quotas, retries and errors
 //!
@@ -94,28 +118,34 @@
 //! `inventory.rs`): which ingested stages still exist, each usage plan's stages, and the
 //! `gravitee-*` keys with their usage plans, an application's key once per subscription recorded
 //! for it (this last part needs `apigateway:GET` on `/apikeys` and `/usageplans/*/keys`, absent
-//! from the minimum policy; without them the drift report says so).
+//! from the minimum policy; without them the drift report says so). For HTTP APIs
+//! (`http_api/inventory.rs`): their stages, each JWT plan's stages, and the audience entries of
+//! OAUTH subscriptions (an entry whose authorizer or stage is gone shows).
 //!
 //! ## Operator tools
 //!
-//! [`operator::discover`] (what would be ingested, and *why* stages were skipped) and
-//! [`operator::check`] (credentials and each action of the minimum IAM policy, and the optional
-//! `GetApiKeys` and `DeleteUsagePlanKey` with what each enables: allowed / denied / untested),
-//! with table and JSON renderers, for the binary's subcommands.
+//! [`operator::discover`] (what would be ingested, and *why* stages or APIs were skipped: no
+//! usage plan, no JWT authorizer, a tag filter, a WebSocket API, a failed export) and
+//! [`operator::check`] (credentials and each action of the minimum IAM policy, the optional
+//! `GetApiKeys` and `DeleteUsagePlanKey` with what each enables, plus the HTTP API actions with
+//! `apiTypes` `HTTP`: allowed / denied / untested), with table and JSON renderers, for the
+//! binary's subcommands.
 //!
 //! ## Test harness (feature `testing`)
 //!
 //! `testing` holds what this crate's tests, the root end-to-end tests and the benchmark use:
 //! `MotoServer` (a real AWS emulator, `moto_server` on a free loopback port; install it with
 //! `scripts/install-moto.sh`), `shared_moto()` (one server per test binary, serialised and
-//! reset between tests), SDK client and seeding helpers, and `ThrottlingProxy`, a loopback
-//! proxy in front of moto that injects real-looking 429s, enforces AWS's quota, pages list
-//! responses (moto never pages), denies chosen operations, answers AWS's usage plan key rules
-//! moto does not enforce, and counts calls by operation.
+//! reset between tests), SDK client and seeding helpers (REST in `seed`, HTTP APIs in
+//! `seed_http`), and `ThrottlingProxy`, a loopback proxy in front of moto that injects
+//! real-looking 429s, enforces AWS's quota, pages list responses (moto never pages), denies
+//! chosen operations, answers AWS's usage plan key rules moto does not enforce, counts calls by
+//! operation, and answers the calls moto lacks (v2 `ExportApi`) with a `CannedAnswer`.
 
 mod discovery;
 mod error;
 mod factory;
+mod http_api;
 mod inventory;
 mod limiter;
 mod mapping;
@@ -127,6 +157,7 @@ mod reads;
 mod settings;
 mod stage_cache;
 mod subscription;
+mod tag_filter;
 mod target;
 #[cfg(feature = "testing")]
 pub mod testing;

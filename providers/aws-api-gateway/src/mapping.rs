@@ -25,6 +25,8 @@ pub(crate) struct RestApi {
     pub(crate) name: String,
     /// `description`.
     pub(crate) description: Option<String>,
+    /// `tags`, for the tag filter (`tag_filter.rs`).
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A usage plan as discovery needs it.
@@ -233,6 +235,7 @@ mod tests {
             id: "a1".into(),
             name: "Pets".into(),
             description: Some("Pet store".into()),
+            tags: Default::default(),
         };
         let plan = gold();
         let stage = StageApi {

@@ -37,7 +37,7 @@ use crate::target::Target;
 pub struct DiscoverOptions {
     /// Fetch full definitions (exports included), as an ingest would; else a preview.
     pub full: bool,
-    /// Only these provider ids (`{restApiId}:{stage}`); empty means all.
+    /// Only these provider ids (`{restApiId}:{stage}`, `http/{apiId}/{stage}`); empty means all.
     pub only: Vec<String>,
 }
 
@@ -125,10 +125,7 @@ impl DiscoveryReport {
                     ]
                 })
                 .collect();
-            out.push_str(&table::render(
-                &["TARGET", "REST API", "STAGE", "WHY"],
-                &rows,
-            ));
+            out.push_str(&table::render(&["TARGET", "API", "STAGE", "WHY"], &rows));
         }
         if !self.warnings.is_empty() {
             let _ = writeln!(out, "\nwarnings:");
@@ -228,7 +225,8 @@ pub struct CheckRow {
     pub resource: String,
     /// The AWS operation used to try it.
     pub operation: String,
-    /// Whether the action is in the seed's minimum policy (else optional).
+    /// Whether the configuration needs the action: the seed's minimum policy, plus the HTTP API
+    /// actions when `apiTypes` holds `HTTP` (`docs/deployment.md`); else optional.
     pub required: bool,
     /// What an optional action enables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,6 +353,9 @@ pub async fn check_with(provider: &AwsApiGatewayProvider, options: CheckOptions)
     };
     for target in &provider.targets {
         check_target(target, options, &mut report).await;
+        if provider.settings.discovers_http() {
+            check_http(target, &mut report).await;
+        }
     }
     report
 }
@@ -581,9 +582,34 @@ fn optional(report: &mut CheckReport, enables: &str) {
     }
 }
 
+/// The HTTP API actions (`apiTypes` holds `HTTP`; `http_api/check.rs`), when the target's
+/// credentials resolved.
+async fn check_http(target: &Target, report: &mut CheckReport) {
+    let label = target.label();
+    let resolved = report.rows.iter().any(|r| {
+        r.target == label
+            && r.operation == "resolve credentials"
+            && r.outcome == CheckOutcome::Allowed
+    });
+    if !resolved {
+        return;
+    }
+    for (op, required, outcome) in crate::http_api::check::probes(target).await {
+        report.rows.push(CheckRow {
+            target: label.clone(),
+            action: op.action.to_owned(),
+            resource: op.resource.clone(),
+            operation: op.name.to_owned(),
+            required,
+            enables: (!required).then(|| crate::http_api::check::enables(op.name).to_owned()),
+            outcome,
+        });
+    }
+}
+
 /// A probe's result: success or "not found" (authorised, the probe id does not exist) or a
 /// validation error means allowed.
-fn outcome_of(result: Result<(), AwsError>) -> CheckOutcome {
+pub(crate) fn outcome_of(result: Result<(), AwsError>) -> CheckOutcome {
     match result {
         Ok(()) => CheckOutcome::Allowed,
         Err(err) if err.is_not_found() => CheckOutcome::Allowed,

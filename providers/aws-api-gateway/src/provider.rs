@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use federation_core::{
-    ApiSink, DiscoverRequest, Provider, ProviderError, ProviderSettings, Subscription,
-    SubscriptionResult,
+    ApiSink, Capabilities, DiscoverRequest, Provider, ProviderError, ProviderSettings,
+    Subscription, SubscriptionResult, SubscriptionType,
 };
 
 use crate::discovery::{Collected, DiscoveryOptions, DiscoveryOutput, discover_target};
+use crate::http_api::{AudienceLocks, is_http_id};
 use crate::limiter::CallBudget;
 use crate::settings::AwsSettings;
 use crate::subscription::IssuedKeys;
@@ -28,6 +29,8 @@ pub struct AwsApiGatewayProvider {
     pub(crate) targets: Vec<Arc<Target>>,
     /// The keys this process issued, and the per-subscription locks.
     pub(crate) issued: IssuedKeys,
+    /// One lock per JWT authorizer whose audience this process writes (`http_api/audience.rs`).
+    pub(crate) audiences: AudienceLocks,
 }
 
 impl fmt::Debug for AwsApiGatewayProvider {
@@ -88,6 +91,7 @@ impl AwsApiGatewayProvider {
             settings,
             targets,
             issued: IssuedKeys::default(),
+            audiences: AudienceLocks::default(),
         }
     }
 
@@ -107,7 +111,8 @@ impl AwsApiGatewayProvider {
     }
 
     /// Discovers every target concurrently, into `sink` and/or `collected`; `explain` also
-    /// lists every REST API's stages to say why stages were left out (operator tool).
+    /// lists every REST API's stages to say why stages were left out (operator tool). Per
+    /// target: REST APIs, then HTTP APIs, as `apiTypes` says.
     pub(crate) async fn discover_targets(
         &self,
         request: &DiscoverRequest,
@@ -121,13 +126,28 @@ impl AwsApiGatewayProvider {
             accept_without_plan: self.settings.accept_api_without_usage_plan,
             explain,
             concurrency: self.settings.max_concurrency.max(1) * 2,
+            tags: crate::tag_filter::TagFilter::new(
+                &self.settings.include_tags,
+                &self.settings.exclude_tags,
+            ),
         };
+        let (rest, http) = (
+            self.settings.discovers_rest(),
+            self.settings.discovers_http(),
+        );
         let output = DiscoveryOutput { sink, collected };
         let discoveries = self.targets.iter().map(|target| {
             let options = &options;
             let output = &output;
             async move {
-                let result = discover_target(target, options, output).await;
+                let mut result = Ok(());
+                if rest {
+                    result = discover_target(target, options, output).await;
+                }
+                if http && result.is_ok() {
+                    result =
+                        crate::http_api::discovery::discover_http(target, options, output).await;
+                }
                 if let Err(err) = &result
                     && !matches!(err, ProviderError::Cancelled)
                 {
@@ -156,15 +176,50 @@ impl Provider for AwsApiGatewayProvider {
             .await
     }
 
+    /// `API_KEY` with REST APIs (`apiTypes` holds `REST`), `OAUTH` with HTTP APIs (`HTTP`).
+    fn capabilities(&self) -> Capabilities {
+        let mut subscription_types = Vec::new();
+        if self.settings.discovers_rest() {
+            subscription_types.push(SubscriptionType::ApiKey);
+        }
+        if self.settings.discovers_http() {
+            subscription_types.push(SubscriptionType::Oauth);
+        }
+        Capabilities { subscription_types }
+    }
+
+    /// By the API's kind: an HTTP API stage (`http/…`) takes `OAUTH` only, a REST API stage
+    /// anything but `OAUTH` (the connector has checked the type against the capabilities).
     async fn subscribe(
         &self,
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
+        let requested = subscription.subscription_type;
+        if is_http_id(api_id) {
+            if requested != Some(SubscriptionType::Oauth) {
+                return Err(ProviderError::unsupported_subscription(
+                    &format!("{PROVIDER_TYPE} HTTP API {api_id} (a JWT authorizer grants access)"),
+                    &[SubscriptionType::Oauth],
+                    requested,
+                ));
+            }
+            return self.subscribe_oauth(api_id, subscription).await;
+        }
+        if requested == Some(SubscriptionType::Oauth) {
+            return Err(ProviderError::unsupported_subscription(
+                &format!("{PROVIDER_TYPE} REST API {api_id} (a usage plan grants access)"),
+                &[SubscriptionType::ApiKey],
+                requested,
+            ));
+        }
         self.subscribe_api_key(api_id, subscription).await
     }
 
     async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        if is_http_id(api_id) {
+            return self.revoke_oauth(api_id, subscription).await;
+        }
         self.revoke_api_key(api_id, subscription).await
     }
 

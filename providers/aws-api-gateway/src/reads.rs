@@ -28,6 +28,12 @@ pub(crate) async fn list_rest_apis(target: &Target) -> Result<Vec<RestApi>, AwsE
                 id: item.id()?.to_owned(),
                 name: item.name().unwrap_or_default().to_owned(),
                 description: item.description().map(str::to_owned),
+                tags: item
+                    .tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             })
         }));
         if !cursor.advance(page.position()) {

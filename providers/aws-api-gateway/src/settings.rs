@@ -28,6 +28,9 @@ pub(crate) const CONFIG_KEYS: &[&str] = &[
     "maxRetries",
     "stageCacheMaxAgeSeconds",
     "apiKeyScope",
+    "apiTypes",
+    "includeTags",
+    "excludeTags",
 ];
 
 /// The provider's configuration.
@@ -62,8 +65,9 @@ pub struct AwsSettings {
     /// references.
     #[serde(default, deserialize_with = "lenient_bool")]
     pub accept_api_without_usage_plan: bool,
-    /// `endpoint`: API Gateway (and STS) endpoint override, for tests and private endpoints.
-    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_API_GATEWAY` work too.
+    /// `endpoint`: API Gateway (and STS) endpoint override, for tests and private endpoints;
+    /// it serves the REST (v1) and HTTP API (v2) clients alike. `AWS_ENDPOINT_URL` /
+    /// `AWS_ENDPOINT_URL_API_GATEWAY` (v1) / `AWS_ENDPOINT_URL_APIGATEWAYV2` (v2) work too.
     #[serde(default, deserialize_with = "optional_string")]
     pub endpoint: Option<String>,
     /// `requestsPerSecond` (default 10): client-side budget of API Gateway control-plane calls
@@ -92,6 +96,19 @@ pub struct AwsSettings {
     /// discovery cut by its deadline is continued by the next one. `0` turns the cache off.
     #[serde(default = "default_stage_cache_max_age")]
     pub stage_cache_max_age_seconds: u64,
+    /// `apiTypes` (default `REST`): the kinds of API discovered, a list or a comma-separated
+    /// string of `REST` (API Gateway v1 REST APIs, API keys on usage plans) and `HTTP` (v2
+    /// HTTP APIs, OAuth subscriptions on JWT authorizers). Upper case after
+    /// [`AwsSettings::from_settings`]; unset or empty means `REST`.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub api_types: Vec<String>,
+    /// `includeTags`: keep only the APIs carrying one of these tags (`key` or `key=value`);
+    /// none means every API. See `tag_filter.rs`.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub include_tags: Vec<String>,
+    /// `excludeTags`: leave out the APIs carrying one of these tags (`key` or `key=value`).
+    #[serde(default, deserialize_with = "comma_list")]
+    pub exclude_tags: Vec<String>,
     /// `apiKeyScope` (default `application`): one API key per Gravitee application, attached
     /// to every usage plan it subscribes to (APIM's shared API-key mode shows one key for all
     /// of an application's subscriptions), or `subscription`: one key per subscription. A
@@ -166,7 +183,8 @@ const MAX_STAGE_CACHE_AGE: u64 = 86_400;
 impl AwsSettings {
     /// Extracts and validates the settings; errors name the full key.
     pub fn from_settings(settings: &ProviderSettings) -> Result<Self, SettingsError> {
-        let parsed: Self = settings.extract()?;
+        let mut parsed: Self = settings.extract()?;
+        parsed.api_types = normalized_api_types(&parsed.api_types);
         parsed.validate(settings)?;
         Ok(parsed)
     }
@@ -191,7 +209,20 @@ impl AwsSettings {
             max_retries: default_retries(),
             stage_cache_max_age_seconds: default_stage_cache_max_age(),
             api_key_scope: ApiKeyScope::default(),
+            api_types: normalized_api_types(&[]),
+            include_tags: Vec::new(),
+            exclude_tags: Vec::new(),
         }
+    }
+
+    /// Whether REST APIs (API Gateway v1) are discovered (`apiTypes` holds `REST`).
+    pub fn discovers_rest(&self) -> bool {
+        self.api_types.iter().any(|t| t == API_TYPE_REST)
+    }
+
+    /// Whether HTTP APIs (API Gateway v2) are discovered (`apiTypes` holds `HTTP`).
+    pub fn discovers_http(&self) -> bool {
+        self.api_types.iter().any(|t| t == API_TYPE_HTTP)
     }
 
     /// Checks the values; `settings` names the keys in errors.
@@ -275,8 +306,49 @@ impl AwsSettings {
         if self.role_session_name.is_empty() || self.role_session_name.len() > 64 {
             return Err(settings.error("roleSessionName", "must be 1 to 64 characters"));
         }
+        for kind in &self.api_types {
+            if kind != API_TYPE_REST && kind != API_TYPE_HTTP {
+                return Err(settings.error(
+                    "apiTypes",
+                    format!(
+                        "is invalid: `{kind}` is not an API type; use REST, HTTP or both \
+                         (REST,HTTP); WebSocket APIs are not federated"
+                    ),
+                ));
+            }
+        }
+        for (key, rules) in [
+            ("includeTags", &self.include_tags),
+            ("excludeTags", &self.exclude_tags),
+        ] {
+            for rule in rules {
+                if let Err(why) = crate::tag_filter::TagRule::parse(rule) {
+                    return Err(settings.error(key, format!("is invalid: {why}")));
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// `apiTypes` value for REST APIs (API Gateway v1).
+pub(crate) const API_TYPE_REST: &str = "REST";
+/// `apiTypes` value for HTTP APIs (API Gateway v2).
+pub(crate) const API_TYPE_HTTP: &str = "HTTP";
+
+/// `apiTypes` in upper case, without repeats; `REST` when empty (so upgrading changes nothing).
+fn normalized_api_types(raw: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for kind in raw {
+        let kind = kind.trim().to_ascii_uppercase();
+        if !kind.is_empty() && !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    if out.is_empty() {
+        out.push(API_TYPE_REST.to_owned());
+    }
+    out
 }
 
 /// The 12-digit account id of an IAM role ARN, or `None` when `arn` is not a role ARN.
@@ -374,6 +446,31 @@ mod tests {
         assert_eq!(s.role_session_name, "gravitee-federation-agent");
         assert_eq!(s.stage_cache_max_age_seconds, 900);
         assert_eq!(s.api_key_scope, ApiKeyScope::Application);
+        assert_eq!(s.api_types, ["REST"], "upgrading changes nothing");
+        assert!(s.discovers_rest() && !s.discovers_http());
+        assert!(s.include_tags.is_empty() && s.exclude_tags.is_empty());
+    }
+
+    #[test]
+    fn api_types_and_tag_filters() {
+        let s = parse(&[
+            ("region", "eu-west-1"),
+            ("apiTypes", "http, rest,HTTP"),
+            ("includeTags", "team=payments, public"),
+            ("excludeTags", "env=dev"),
+        ])
+        .unwrap();
+        assert_eq!(s.api_types, ["HTTP", "REST"]);
+        assert!(s.discovers_rest() && s.discovers_http());
+        assert_eq!(s.include_tags, ["team=payments", "public"]);
+        assert_eq!(s.exclude_tags, ["env=dev"]);
+        let http_only = parse(&[("region", "eu-west-1"), ("apiTypes", "HTTP")]).unwrap();
+        assert!(!http_only.discovers_rest() && http_only.discovers_http());
+        let empty = parse(&[("region", "eu-west-1"), ("apiTypes", "")]).unwrap();
+        assert_eq!(empty.api_types, ["REST"]);
+        for key in ["apiTypes", "includeTags", "excludeTags"] {
+            assert!(CONFIG_KEYS.contains(&key), "{key}: env var names need it");
+        }
     }
 
     #[test]
@@ -458,6 +555,18 @@ mod tests {
             (
                 &[("region", "eu-west-1"), ("apiKeyScope", "team")],
                 "configuration.apiKeyScope is invalid",
+            ),
+            (
+                &[("region", "eu-west-1"), ("apiTypes", "REST,WEBSOCKET")],
+                "configuration.apiTypes is invalid: `WEBSOCKET`",
+            ),
+            (
+                &[("region", "eu-west-1"), ("includeTags", "=prod")],
+                "configuration.includeTags is invalid",
+            ),
+            (
+                &[("region", "eu-west-1"), ("excludeTags", " =dev")],
+                "configuration.excludeTags is invalid",
             ),
         ];
         for (pairs, expected) in cases {

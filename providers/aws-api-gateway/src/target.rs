@@ -43,6 +43,8 @@ pub(crate) struct Target {
     budget: CallBudget,
     config: OnceCell<SdkConfig>,
     client: OnceCell<aws_sdk_apigateway::Client>,
+    /// The API Gateway v2 client (HTTP APIs), built on first use like `client`.
+    client_v2: OnceCell<aws_sdk_apigatewayv2::Client>,
     /// Set once `GetApiKeys` was denied: the lookup is skipped afterwards.
     api_keys_lookup_denied: AtomicBool,
     /// Stage lists per REST API, kept between discoveries (`stageCacheMaxAgeSeconds`).
@@ -85,6 +87,7 @@ impl Target {
             budget,
             config: OnceCell::new(),
             client: OnceCell::new(),
+            client_v2: OnceCell::new(),
             api_keys_lookup_denied: AtomicBool::new(false),
             stages,
             plans: PlanCache::default(),
@@ -130,6 +133,13 @@ impl Target {
             .await
     }
 
+    /// The API Gateway v2 client (HTTP APIs), on the same configuration.
+    pub(crate) async fn client_v2(&self) -> &aws_sdk_apigatewayv2::Client {
+        self.client_v2
+            .get_or_init(|| async { aws_sdk_apigatewayv2::Client::new(self.sdk_config().await) })
+            .await
+    }
+
     /// An API Gateway operation on `path` in this target's region.
     pub(crate) fn operation(
         &self,
@@ -145,7 +155,7 @@ impl Target {
         &self,
         operation: &Operation,
         class: OperationClass,
-        mut send: F,
+        send: F,
     ) -> Result<T, AwsError>
     where
         F: FnMut(aws_sdk_apigateway::Client) -> Fut,
@@ -153,6 +163,39 @@ impl Target {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         let client = self.client().await.clone();
+        self.call_with(client, operation, class, send).await
+    }
+
+    /// [`Target::call`] with the API Gateway v2 client (HTTP APIs): the same budget (AWS's
+    /// control-plane quota is per account, both versions together) and the same retries.
+    pub(crate) async fn call_v2<T, E, F, Fut>(
+        &self,
+        operation: &Operation,
+        class: OperationClass,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut(aws_sdk_apigatewayv2::Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let client = self.client_v2().await.clone();
+        self.call_with(client, operation, class, send).await
+    }
+
+    async fn call_with<C, T, E, F, Fut>(
+        &self,
+        client: C,
+        operation: &Operation,
+        class: OperationClass,
+        mut send: F,
+    ) -> Result<T, AwsError>
+    where
+        C: Clone,
+        F: FnMut(C) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, Response>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
         let max_retries = self.settings.max_retries;
         let mut retries = 0u32;
         loop {

@@ -20,12 +20,19 @@
 //! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans.
 //! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial, AWS's usage plan key
 //!   rules ([`UsagePlanRules`]) and call counting.
+//! - [`seed_http`] and [`client_v2`]: HTTP APIs (v2) with tags, JWT authorizers, routes, stages
+//!   and custom domains; an authorizer's audience and an API's tags, to check from tests.
+//! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging (v1 `position`, v2 `NextToken`),
+//!   denial, call counting (v2 operations as `v2:GetApis`, …) and [`CannedAnswer`]s for the
+//!   calls moto lacks (v2 `ExportApi`).
 
 mod http;
 mod moto;
 mod plan_rules;
 mod proxy;
+mod proxy_v2;
 pub mod seed;
+pub mod seed_http;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -34,6 +41,7 @@ use federation_core::ProviderSettings;
 
 pub use moto::{MotoLease, MotoServer, moto_server_binary, shared_moto};
 pub use proxy::{ProxyConfig, ThrottlingProxy, UsagePlanRules, operation_name};
+pub use proxy_v2::CannedAnswer;
 
 /// The access key id tests use (moto accepts anything).
 pub const TEST_ACCESS_KEY_ID: &str = "testing";
@@ -61,6 +69,11 @@ pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
 /// An API Gateway client for `endpoint` in `region`, in moto's default account.
 pub async fn client(endpoint: &str, region: &str) -> aws_sdk_apigateway::Client {
     aws_sdk_apigateway::Client::new(&sdk_config(endpoint, region).await)
+}
+
+/// An API Gateway v2 client (HTTP APIs) for `endpoint` in `region`, in moto's default account.
+pub async fn client_v2(endpoint: &str, region: &str) -> aws_sdk_apigatewayv2::Client {
+    aws_sdk_apigatewayv2::Client::new(&sdk_config(endpoint, region).await)
 }
 
 /// An API Gateway client acting as `role_arn` (moto's STS puts its calls in the role's account).

@@ -16,7 +16,9 @@
 //! - **Usage plan key rules**: with [`ProxyConfig::usage_plan_rules`], AWS's answers to a key
 //!   attached twice, to a second usage plan of one API stage, or to more plans than the limit,
 //!   and to a detach of a key not in the plan (`plan_rules.rs`).
-//! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …),
+//! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …;
+//!   v2 calls as `v2:GetApis`, `v2:ExportApi`, …, see `proxy_v2.rs`, which also pages v2 lists
+//!   and holds the canned answers for calls moto lacks),
 //!   and STS requests as `sts:<Action>`.
 //!
 //! Only API Gateway requests are throttled, paged or denied; STS requests are forwarded as they
@@ -43,6 +45,7 @@ use crate::limiter::TokenBucket;
 use super::http;
 use super::plan_rules;
 pub use super::plan_rules::UsagePlanRules;
+use super::proxy_v2::{CannedAnswer, is_paged_v2, page_v2, v2_operation_name};
 
 /// What the proxy does besides forwarding.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +71,8 @@ pub struct ProxyConfig {
     /// API Gateway requests whose path contains one of these are answered with
     /// `ServiceUnavailableException` (HTTP 503).
     pub unavailable: BTreeSet<String>,
+    /// Answers given instead of forwarding (calls moto lacks, such as v2's `ExportApi`).
+    pub canned: Vec<CannedAnswer>,
 }
 
 impl ProxyConfig {
@@ -136,6 +141,12 @@ impl ProxyConfig {
     /// Deny `operation` (`GetApiKeys`, `CreateApiKey`, …) with `AccessDeniedException`.
     pub fn deny(mut self, operation: &str) -> Self {
         self.deny.insert(operation.to_owned());
+        self
+    }
+
+    /// Answer with `answer` instead of forwarding (after throttling and denial).
+    pub fn answer(mut self, answer: CannedAnswer) -> Self {
+        self.canned.push(answer);
         self
     }
 }
@@ -330,7 +341,10 @@ pub fn operation_name(method: &str, path: &str) -> String {
         ("GET", ["apikeys", _]) => "GetApiKey",
         ("PATCH", ["apikeys", _]) => "UpdateApiKey",
         ("DELETE", ["apikeys", _]) => "DeleteApiKey",
-        _ => return format!("{method} {path}"),
+        _ => {
+            return v2_operation_name(method, &segments)
+                .map_or_else(|| format!("{method} {path}"), str::to_owned);
+        }
     };
     name.to_owned()
 }
@@ -384,6 +398,13 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
             .any(|part| path_and_query.contains(part.as_str()))
         {
             return service_unavailable();
+        }
+        if let Some(answer) = config
+            .canned
+            .iter()
+            .find(|a| a.answers(&operation, &path_and_query))
+        {
+            return answer.response();
         }
     }
 
@@ -446,6 +467,14 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
             "GetRestApis" | "GetUsagePlans" | "GetApiKeys"
         )
         && let Some(paged) = page(&body, &path_and_query, size)
+    {
+        body = paged;
+    }
+    if let Some(size) = page_size
+        && is_apigateway
+        && parts.status.is_success()
+        && is_paged_v2(&operation)
+        && let Some(paged) = page_v2(&body, &path_and_query, size)
     {
         body = paged;
     }
