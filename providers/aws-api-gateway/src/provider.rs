@@ -11,7 +11,7 @@ use federation_core::{
 };
 
 use crate::discovery::{Collected, DiscoveryOptions, DiscoveryOutput, discover_target};
-use crate::limiter::CallBudget;
+use crate::limiter::{CallBudget, ForegroundGuard};
 use crate::settings::AwsSettings;
 use crate::subscription::IssuedKeys;
 use crate::target::Target;
@@ -74,6 +74,7 @@ impl AwsApiGatewayProvider {
                             settings.api_key_burst,
                             settings.max_concurrency,
                         )
+                        .with_background(settings.background_requests_per_second)
                     })
                     .clone();
                 targets.push(Arc::new(Target::new(
@@ -106,6 +107,12 @@ impl AwsApiGatewayProvider {
         self.targets.iter().map(|t| t.label()).collect()
     }
 
+    /// Foreground work under way (a DISCOVER, an ingest walk, a SUBSCRIBE, an UNSUBSCRIBE):
+    /// background calls (the drift check) of every target wait until the guards are dropped.
+    fn foreground(&self) -> Vec<ForegroundGuard> {
+        self.targets.iter().map(|t| t.foreground()).collect()
+    }
+
     /// Discovers every target concurrently, into `sink` and/or `collected`; `explain` also
     /// lists every REST API's stages to say why stages were left out (operator tool).
     pub(crate) async fn discover_targets(
@@ -115,6 +122,7 @@ impl AwsApiGatewayProvider {
         sink: Option<&ApiSink>,
         collected: Option<&Mutex<Collected>>,
     ) -> Result<(), ProviderError> {
+        let _foreground = self.foreground();
         let options = DiscoveryOptions {
             depth: request.depth,
             selection: request.selection.clone(),
@@ -161,14 +169,17 @@ impl Provider for AwsApiGatewayProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
+        let _foreground = self.foreground();
         self.subscribe_api_key(api_id, subscription).await
     }
 
     async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        let _foreground = self.foreground();
         self.revoke_api_key(api_id, subscription).await
     }
 
-    /// Drift hook: stages, usage plans and `gravitee-*` keys (see `inventory.rs`).
+    /// Drift hook: stages, usage plans and `gravitee-*` keys (see `inventory.rs`), read as
+    /// background work (`limiter.rs`).
     fn inventory(&self) -> Option<&dyn federation_core::Inventory> {
         Some(self)
     }

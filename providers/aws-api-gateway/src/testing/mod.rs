@@ -17,7 +17,8 @@
 //!   `scripts/install-moto.sh`; found via `$MOTO_SERVER`, `<workspace>/.venv-moto`, or `PATH`).
 //! - [`client`], [`client_for_role`], [`provider_settings`]: explicit test credentials, so
 //!   nothing on the machine (profiles, instance metadata) is consulted.
-//! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans.
+//! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans;
+//!   deleting a stage as AWS does (it leaves its usage plans; moto keeps it there).
 //! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial and call counting.
 
 mod http;
@@ -97,6 +98,7 @@ pub fn provider_settings(
         ("burst", "1000"),
         ("apiKeyRequestsPerSecond", "1000"),
         ("apiKeyBurst", "1000"),
+        ("backgroundRequestsPerSecond", "1000"),
     ];
     for (key, value) in extra {
         pairs.retain(|(k, _)| k != key);
