@@ -20,7 +20,9 @@
 //! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans;
 //!   deleting a stage as AWS does (it leaves its usage plans; moto keeps it there).
 //! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial and call counting.
+//! - [`baseline`]: the provider's former behaviours, for the benchmarks' naive baselines.
 
+pub mod baseline;
 mod http;
 mod moto;
 mod proxy;
