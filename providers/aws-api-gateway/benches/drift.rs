@@ -19,7 +19,7 @@
 //!   ingest runs (foreground work).
 //!
 //! `AWS_BENCH_APIS` changes the number of REST APIs (default 1000), `AWS_BENCH_SUBSCRIBES` the
-//! SUBSCRIBEs per latency figure (default 15).
+//! SUBSCRIBEs per latency figure (default 21).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -70,6 +70,10 @@ fn calls_text(calls: &BTreeMap<String, u64>) -> String {
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -182,7 +186,7 @@ async fn subscribe_series(
 
 async fn run() {
     let count = env_usize("AWS_BENCH_APIS", 1000);
-    let subscribes = env_usize("AWS_BENCH_SUBSCRIBES", 15).max(1);
+    let subscribes = env_usize("AWS_BENCH_SUBSCRIBES", 21).max(1);
     let moto = MotoServer::start().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
 
@@ -357,7 +361,7 @@ async fn run() {
     .await;
     println!(
         "SUBSCRIBE idle: median {} over {subscribes}, {:.1} calls each ({})",
-        secs(median(idle.clone())),
+        ms(median(idle.clone())),
         total(&calls) as f64 / subscribes as f64,
         calls_text(&calls)
     );
@@ -379,7 +383,7 @@ async fn run() {
     .await;
     println!(
         "UNSUBSCRIBE idle: median {} over {subscribes}, {:.1} calls each ({})",
-        secs(median(revoked)),
+        ms(median(revoked)),
         total(&calls) as f64 / subscribes as f64,
         calls_text(&calls)
     );
@@ -416,7 +420,7 @@ async fn run() {
     println!(
         "SUBSCRIBE while drift checks run back to back: median {} ({:.2}x idle) over \
          {subscribes}; {} checks ran beside them in {} ({} calls in all: {})",
-        secs(during_checks),
+        ms(during_checks),
         during_checks.as_secs_f64() / idle_median.as_secs_f64(),
         checks.load(Ordering::Relaxed),
         secs(time),
@@ -453,7 +457,7 @@ async fn run() {
         "SUBSCRIBE while a {count}-GetStages drift check runs: median {} ({:.2}x idle) over \
          {subscribes}; beside them in {} the check made {} GetStages ({} calls in all: {}); \
          alone in the 20 s after, {} calls ({:.2}/s; backgroundRequestsPerSecond 2: {})",
-        secs(during_heavy),
+        ms(during_heavy),
         during_heavy.as_secs_f64() / idle_median.as_secs_f64(),
         secs(time),
         calls.get("GetStages").copied().unwrap_or(0),
@@ -482,7 +486,7 @@ async fn run() {
         "baseline: SUBSCRIBE while the drift check as before issue 20 runs (a GetStages per REST \
          API, foreground): median {} ({:.2}x idle) over {subscribes}; it made {} GetStages \
          beside them in {}",
-        secs(during_before),
+        ms(during_before),
         during_before.as_secs_f64() / idle_median.as_secs_f64(),
         calls.get("GetStages").copied().unwrap_or(0),
         secs(time),
@@ -507,7 +511,7 @@ async fn run() {
     println!(
         "reference: SUBSCRIBE while an ingest runs (foreground): median {} ({:.2}x idle) over \
          {subscribes}",
-        secs(during_ingest),
+        ms(during_ingest),
         during_ingest.as_secs_f64() / idle_median.as_secs_f64(),
     );
 }

@@ -22,7 +22,8 @@
 //! | `apiKeyRequestsPerSecond`, `apiKeyBurst` | 5, 5 | budget of `CreateApiKey`/`DeleteApiKey` (AWS: 5 rps) |
 //! | `maxConcurrency` | 8 | calls in flight per account and region |
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
-//! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
+//! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries and drift checks (`0`: off) |
+//! | `backgroundRequestsPerSecond` | 2 | the share of `requestsPerSecond` the agent's own calls (the drift check) may use; they wait behind every call someone is waiting for |
 //!
 //! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
@@ -84,7 +85,13 @@
 //! `inventory.rs`): which ingested stages still exist, each usage plan's stages, and the
 //! `gravitee-*` keys with their usage plans (this last part needs `apigateway:GET` on `/apikeys`
 //! and `/usageplans/*/keys`, absent from the minimum policy; without them the drift report says
-//! so).
+//! so). A stage a usage plan names exists (AWS keeps plans and stages consistent), so with
+//! nothing changed a check costs the `GetRestApis` and `GetUsagePlans` page walks and
+//! `GetApiKeys`; `GetStages` is read only for ingested stages no plan names, from the stage
+//! cache where it can. Its calls are background work (`limiter.rs`): paced by
+//! `backgroundRequestsPerSecond`, behind every call someone is waiting for, paused while a
+//! DISCOVER, an ingest, a SUBSCRIBE or an UNSUBSCRIBE runs. Nothing else calls AWS on its own:
+//! `health()` makes no call, and there is no schedule.
 //!
 //! ## Operator tools
 //!
