@@ -4,7 +4,12 @@
 //! the next DISCOVER's drift check names each change exactly once with its action, in the log,
 //! the Prometheus gauges, the `drift` section of `/_node/health` and the `drift` command's
 //! JSON. An unchanged account shows no drift; the state file survives a restart; a corrupt
-//! state file is reported and ignored.
+//! state file is reported and ignored. Connected and idle after an ingest and its drift check,
+//! the agent makes no AWS call however many HEALTH_CHECKs come (issue 20).
+//!
+//! Stages are deleted with `seed::delete_stage`, as AWS deletes them: the stage also leaves its
+//! usage plans, which moto alone does not do (`docs/reference/aws-api-gateway.md`, "Stages and
+//! usage plans"); the drift check relies on it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::types::{Op, PatchOperation};
-use federation_provider_aws_api_gateway::testing::{self, seed};
+use federation_provider_aws_api_gateway::testing::{self, ProxyConfig, ThrottlingProxy, seed};
 use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
 use serde_json::Value;
 
@@ -254,13 +259,10 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
         )
         .await
         .unwrap();
-    client
-        .delete_stage()
-        .rest_api_id("pets")
-        .stage_name("a")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        seed::delete_stage(&client, "pets", "a").await,
+        vec![gold.clone()]
+    );
     client
         .update_usage_plan()
         .usage_plan_id(&gold)
@@ -410,27 +412,24 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     sim.ingest(INTEGRATION, None, WAIT).await.unwrap();
     let report = drift_report(port, "ingest", start).await;
     // Ingest in usage-plan mode reads the stages from the usage plans alone (one GetExport per
-    // stage, no GetStages): the deleted stage `a` is still named by the Gold plan (moto keeps it
-    // there), so it is ingested again and the check right after says it is gone at the vendor.
-    // The orphaned key needs no memory. Nothing else drifted since this ingest.
+    // stage, no GetStages). The orphaned key needs no memory. Nothing else drifted since this
+    // ingest.
     assert_eq!(
         items(&report),
-        vec![
-            ("api_gone".to_owned(), "pets:a".to_owned(), "-".to_owned()),
-            (
-                "key_orphaned".to_owned(),
-                "pets:c".to_owned(),
-                "-".to_owned()
-            ),
-        ],
-        "fresh memory: only the ghost stage and the orphaned key"
+        vec![(
+            "key_orphaned".to_owned(),
+            "pets:c".to_owned(),
+            "-".to_owned()
+        )],
+        "fresh memory: only the orphaned key"
     );
     let rewritten: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    // Only the stages still named by a usage plan were ingested this time: pets:b left Gold,
-    // pets:c's plan was deleted, shop:y joined Bronze.
+    // Only the stages still named by a usage plan were ingested this time: pets:a was deleted
+    // (and left Gold), pets:b left Gold, pets:c's plan was deleted, shop:y joined Bronze.
     let apis = &rewritten["integrations"][INTEGRATION]["apis"];
+    assert!(apis["shop:x"].is_object());
     assert!(apis["shop:y"].is_object());
-    assert!(apis["pets:a"].is_object());
+    assert!(apis["pets:a"].is_null());
     assert!(apis["pets:b"].is_null());
     stop(agent);
 }
@@ -491,7 +490,6 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
     use federation_core::drift::{IngestedApi, Ledger, compare};
     use federation_core::{DiscoverRequest, Selection, collect};
     use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
-    use federation_provider_aws_api_gateway::testing::{ProxyConfig, ThrottlingProxy};
 
     let moto = testing::shared_moto().await;
     let client = testing::client(&moto.endpoint(), "us-east-1").await;
@@ -519,13 +517,7 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
     for api in &ingested {
         ledger.record(IngestedApi::from_api(api, 0));
     }
-    client
-        .delete_stage()
-        .rest_api_id("pets")
-        .stage_name("a")
-        .send()
-        .await
-        .unwrap();
+    seed::delete_stage(&client, "pets", "a").await;
 
     proxy.reset_counts();
     let (observed, _) = federation_core::drift::observe(&provider, &ledger, None).await;
@@ -537,7 +529,10 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
         calls.keys().map(String::as_str).collect::<Vec<_>>(),
         ["GetApiKeys", "GetRestApis", "GetStages", "GetUsagePlans"]
     );
-    assert_eq!(calls["GetStages"], 1, "one GetStages per ingested REST API");
+    assert_eq!(
+        calls["GetStages"], 1,
+        "one GetStages, for the REST API whose ingested stage no usage plan names any more"
+    );
     let report = compare(&ledger, &observed);
     assert_eq!(items(&serde_json::to_value(&report).unwrap()).len(), 1);
     assert_eq!(report.items[0].api_id.as_deref(), Some("pets:a"));
@@ -548,4 +543,83 @@ async fn without_get_apikeys_the_report_names_the_grant_and_still_checks_the_cat
         keys.contains("apigateway:GET on arn:aws:apigateway:*::/apikeys"),
         "{keys}"
     );
+}
+
+/// Idle means idle (issue 20): once an ingest, a DISCOVER and the drift check after each are
+/// done, the connected agent answers HEALTH_CHECKs (every 100 ms here; APIM sends one every
+/// 30 s) and serves its health and metrics endpoints without a single AWS call. moto sits behind
+/// the counting proxy, which saw the ingest's and the checks' calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_and_idle_the_agent_makes_no_aws_call() {
+    const APIS: usize = 30;
+    const HEALTH_CHECKS: usize = 30;
+    let moto = testing::shared_moto().await;
+    let client = testing::client(&moto.endpoint(), "us-east-1").await;
+    let mut plan = seed::PlanSpec::new("Gold");
+    for i in 0..APIS {
+        let id = format!("idle{i:02}");
+        seed::rest_api(&client, &format!("Idle {i}"), Some(&id), &["prod"]).await;
+        plan = plan.stage(&id, "prod");
+    }
+    seed::usage_plan(&client, &plan).await;
+    let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
+
+    let mut config = SimulatorConfig::default()
+        .token(TOKEN)
+        .integration(INTEGRATION, "aws-api-gateway");
+    config.health_check_interval = Duration::from_millis(100);
+    let sim = Simulator::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let env = env(
+        &proxy.endpoint(),
+        &sim.endpoint(),
+        &dir.path().join("drift-state.json"),
+        port,
+    );
+    let agent = spawn_agent(&env, &dir.path().join("agent.log"));
+    sim.wait_connected(INTEGRATION, WAIT).await.unwrap();
+
+    let start = now();
+    let job = sim.ingest(INTEGRATION, None, WAIT).await.unwrap();
+    assert_eq!(job.apis.len(), APIS);
+    assert_eq!(items(&drift_report(port, "ingest", start).await), vec![]);
+    let start = now();
+    sim.discover(INTEGRATION).await.unwrap();
+    assert_eq!(items(&drift_report(port, "discover", start).await), vec![]);
+    let busy = proxy.calls();
+    assert_eq!(busy.get("GetExport"), Some(&(APIS as u64)), "{busy:?}");
+    assert!(busy.contains_key("GetRestApis"), "{busy:?}");
+
+    // Idle from here on.
+    proxy.reset_counts();
+    let health_checks = || {
+        sim.events()
+            .iter()
+            .filter(|r| {
+                matches!(
+                    &r.event,
+                    Event::Received { kind, command_type, status: Some(status), .. }
+                        if kind == "REPLY" && command_type == "HEALTH_CHECK" && status == "SUCCEEDED"
+                )
+            })
+            .count()
+    };
+    let before = health_checks();
+    let deadline = Instant::now() + WAIT;
+    while health_checks() < before + HEALTH_CHECKS {
+        assert!(
+            Instant::now() < deadline,
+            "no {HEALTH_CHECKS} HEALTH_CHECKs"
+        );
+        assert!(get(port, "/_node/health").is_some());
+        assert!(get(port, "/_node/metrics/prometheus").is_some());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        proxy.calls(),
+        std::collections::BTreeMap::new(),
+        "AWS calls while idle ({HEALTH_CHECKS} HEALTH_CHECKs)"
+    );
+    stop(agent);
 }

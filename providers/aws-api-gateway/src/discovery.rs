@@ -40,7 +40,7 @@ use serde::Serialize;
 
 use crate::error::AwsError;
 use crate::mapping::{Location, RestApi, StageApi, UsagePlan, api_id, split_api_id};
-use crate::reads::{get_export, get_stages, list_rest_apis, list_usage_plans};
+use crate::reads::{cached_stages, get_export, list_rest_apis, list_usage_plans};
 use crate::stage_cache::StageInfo;
 use crate::target::Target;
 
@@ -411,25 +411,7 @@ async fn stage_list(
     ctx: &RestApiContext<'_>,
     rest_api_id: &str,
 ) -> Result<(Arc<[StageInfo]>, bool), AwsError> {
-    let cache = &ctx.target.stages;
-    if !ctx.options.explain
-        && let Some(stages) = cache.fresh(rest_api_id)
-    {
-        return Ok((stages, false));
-    }
-    match get_stages(ctx.target, rest_api_id).await {
-        Ok(stages) => {
-            let stages: Arc<[StageInfo]> = stages.into();
-            cache.store(rest_api_id, stages.clone());
-            Ok((stages, true))
-        }
-        Err(err) => {
-            if err.is_not_found() {
-                cache.forget(rest_api_id);
-            }
-            Err(err)
-        }
-    }
+    cached_stages(ctx.target, rest_api_id, !ctx.options.explain).await
 }
 
 /// One REST API: its stages (listed, or named by the usage plans), the skip decisions, and (at

@@ -1,9 +1,22 @@
-//! The drift [`Inventory`]: what AWS shows now, for the agent's catalogue drift report.
+//! The drift [`Inventory`]: what AWS shows now, for the agent's catalogue drift report. Every
+//! call it makes is background work ([`in_background`]): paced by `backgroundRequestsPerSecond`,
+//! behind every call someone is waiting for, paused while a DISCOVER, an ingest, a SUBSCRIBE or
+//! an UNSUBSCRIBE runs (`limiter.rs`).
 //!
-//! - [`Inventory::catalogue`]: `GetRestApis` and `GetUsagePlans` per target, and `GetStages`
-//!   for each REST API that has an asked stage. A stage exists when its REST API lists it,
-//!   whether or not a usage plan references it. Plan coverage is each usage plan's `apiStages`
-//!   as provider ids (`{restApiId}:{stage}`). These actions are in the seed's minimum policy.
+//! - [`Inventory::catalogue`]: per target, the `GetRestApis` and `GetUsagePlans` page walks
+//!   (3 calls for 1,000 REST APIs in 10 plans), and `GetStages` only for the REST APIs that have
+//!   an asked stage no usage plan names. An asked stage exists when its REST API is listed and
+//!   either a usage plan names it or its REST API's stage list has it. Trusting the plans is what
+//!   AWS guarantees: a usage plan cannot name a stage that does not exist, and deleting a stage
+//!   takes it out of the plans that named it (`docs/reference/aws-api-gateway.md`, "Quotas and
+//!   limits", "Stages and usage plans"). The stage lists come from the target's stage cache
+//!   (`stageCacheMaxAgeSeconds`), so the lists a recent discovery read are reused, except for a
+//!   stage that left the plans since the last check ([`NamedStages`]): something changed there,
+//!   so its list is read from AWS. With nothing changed after an ingest in usage-plan mode the
+//!   check costs the two page walks (and `GetApiKeys` below); each REST API with a stage taken
+//!   out of its plans, or deleted, adds one `GetStages`. Plan coverage is each usage plan's
+//!   `apiStages` as provider ids (`{restApiId}:{stage}`). These actions are in the seed's
+//!   minimum policy.
 //! - [`Inventory::issued_keys`]: the keys named `gravitee-*` (`GetApiKeys`, which needs
 //!   `apigateway:GET` on `/apikeys`) and, per usage plan, the keys attached to it
 //!   (`GetUsagePlanKeys`, `apigateway:GET` on `/usageplans/*/keys`). Neither is in the seed's
@@ -13,82 +26,158 @@
 //!   application (each record names its API), or as unused when no record is left; the records
 //!   themselves are not credentials.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use federation_core::drift::{Catalogue, IssuedCredential};
 use federation_core::{Inventory, ProviderError};
 
 use crate::error::AwsError;
-use crate::limiter::OperationClass;
+use crate::limiter::{OperationClass, in_background};
 use crate::mapping::{api_id, split_api_id};
 use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::provider::AwsApiGatewayProvider;
-use crate::reads::{get_stages, list_rest_apis, list_usage_plans};
+use crate::reads::{cached_stages, list_rest_apis, list_usage_plans};
 use crate::subscription::{KEY_PREFIX, KeyRole, parse_record, role_of};
 use crate::target::Target;
 
 #[async_trait]
 impl Inventory for AwsApiGatewayProvider {
     async fn catalogue(&self, api_ids: &BTreeSet<String>) -> Result<Catalogue, ProviderError> {
-        let mut catalogue = Catalogue::default();
-        for target in &self.targets {
-            if self.settings.discovers_http() {
-                crate::http_api::inventory::extend_catalogue(target, api_ids, &mut catalogue)
-                    .await?;
-            }
-            if !self.settings.discovers_rest() {
-                continue;
-            }
-            let (rest_apis, plans) =
-                tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
-            for plan in plans {
-                catalogue.plan_apis(&plan.id, &plan.name).extend(
-                    plan.api_stages
-                        .iter()
-                        .map(|(rest, stage)| api_id(rest, stage)),
-                );
-            }
-            let here: BTreeSet<&str> = rest_apis.iter().map(|r| r.id.as_str()).collect();
-            let mut asked: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for id in api_ids {
-                if let Some((rest, stage)) = split_api_id(id)
-                    && here.contains(rest)
-                {
-                    asked.entry(rest).or_default().push(stage);
+        in_background(async {
+            let mut catalogue = Catalogue::default();
+            for target in &self.targets {
+                if self.settings.discovers_http() {
+                    crate::http_api::inventory::extend_catalogue(target, api_ids, &mut catalogue)
+                        .await?;
                 }
-            }
-            for (rest, stages) in asked {
-                let existing = match get_stages(target, rest).await {
-                    Ok(existing) => existing,
-                    // Deleted between the two calls.
-                    Err(err) if err.is_not_found() => continue,
-                    Err(err) => return Err(err.into()),
-                };
-                for stage in stages {
-                    if existing.iter().any(|(name, _)| name == stage) {
-                        catalogue.apis.insert(api_id(rest, stage));
-                    }
+                if !self.settings.discovers_rest() {
+                    continue;
                 }
+                target_catalogue(target, api_ids, &mut catalogue).await?;
             }
-        }
-        Ok(catalogue)
+            Ok(catalogue)
+        })
+        .await
     }
 
     async fn issued_keys(&self) -> Result<Vec<IssuedCredential>, ProviderError> {
         let mut keys = Vec::new();
         for target in &self.targets {
             if self.settings.discovers_rest() {
-                keys.extend(target_keys(target).await.map_err(denied_with_grant)?);
+                keys.extend(
+                    in_background(target_keys(target))
+                        .await
+                        .map_err(denied_with_grant)?,
+                );
             }
             if self.settings.discovers_http() {
                 // OAUTH subscriptions: the audience entries the agent's markers record.
-                keys.extend(crate::http_api::inventory::audience_entries(target).await?);
+                keys.extend(
+                    in_background(crate::http_api::inventory::audience_entries(target)).await?,
+                );
             }
         }
         keys.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(keys)
     }
+}
+
+/// The stages (`{restApiId}:{stage}`) the usage plans of a target named at its last drift check.
+/// A stage that left them since changed (deleted, or detached from its plans): its REST API's
+/// stage list is then read from AWS even when the stage cache holds one.
+#[derive(Debug, Default)]
+pub(crate) struct NamedStages(Mutex<HashSet<String>>);
+
+impl NamedStages {
+    /// Whether `id` was named at the last check.
+    fn contains(&self, id: &str) -> bool {
+        self.lock().contains(id)
+    }
+
+    /// Keeps what the plans name now, once the check that read it succeeded.
+    fn keep(&self, now: HashSet<String>) {
+        *self.lock() = now;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // A set of plain values, valid after any panic: recover from poisoning.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One target's part of the catalogue: its plans' coverage, and which of `api_ids` exist there.
+async fn target_catalogue(
+    target: &Target,
+    api_ids: &BTreeSet<String>,
+    catalogue: &mut Catalogue,
+) -> Result<(), ProviderError> {
+    let (rest_apis, plans) = tokio::try_join!(list_rest_apis(target), list_usage_plans(target))?;
+    let mut named: HashSet<String> = HashSet::new();
+    for plan in &plans {
+        let covered = catalogue.plan_apis(&plan.id, &plan.name);
+        for (rest, stage) in &plan.api_stages {
+            covered.insert(api_id(rest, stage));
+            named.insert(api_id(rest, stage));
+        }
+    }
+    let here: HashSet<&str> = rest_apis.iter().map(|r| r.id.as_str()).collect();
+    // Asked stages of listed REST APIs that no plan names: their REST API's stage list says,
+    // read from AWS when one of them left the plans since the last check.
+    let mut unnamed: BTreeMap<&str, (Vec<&str>, bool)> = BTreeMap::new();
+    for id in api_ids {
+        let Some((rest, stage)) = split_api_id(id) else {
+            continue;
+        };
+        if !here.contains(rest) {
+            continue;
+        }
+        if named.contains(id) {
+            catalogue.apis.insert(id.clone());
+        } else {
+            let (stages, left_plans) = unnamed.entry(rest).or_default();
+            stages.push(stage);
+            *left_plans |= target.named_stages.contains(id);
+        }
+    }
+    target.stages.retain(&here);
+    let (mut fetched, mut cached) = (0usize, 0usize);
+    for (rest, (stages, left_plans)) in &unnamed {
+        let existing = match cached_stages(target, rest, !left_plans).await {
+            Ok((existing, asked_aws)) => {
+                if asked_aws {
+                    fetched += 1;
+                } else {
+                    cached += 1;
+                }
+                existing
+            }
+            // Deleted between the two calls.
+            Err(err) if err.is_not_found() => {
+                fetched += 1;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        for stage in stages {
+            if existing.iter().any(|(name, _)| name == stage) {
+                catalogue.apis.insert(api_id(rest, stage));
+            }
+        }
+    }
+    target.named_stages.keep(named);
+    tracing::debug!(
+        target_label = %target.label(),
+        rest_apis = rest_apis.len(),
+        usage_plans = plans.len(),
+        stage_lists_read = fetched,
+        stage_lists_from_cache = cached,
+        "Drift catalogue read."
+    );
+    Ok(())
 }
 
 fn denied_with_grant(err: AwsError) -> ProviderError {

@@ -24,10 +24,11 @@
 //! | `apiKeyRequestsPerSecond`, `apiKeyBurst` | 5, 5 | budget of `CreateApiKey`/`DeleteApiKey` (AWS: 5 rps) |
 //! | `maxConcurrency` | 8 | calls in flight per account and region |
 //! | `maxRetries` | 8 | retries of one call after a 429 or a transient failure |
-//! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries (`0`: off) |
+//! | `stageCacheMaxAgeSeconds` | 900 | how long a REST API's stage list is reused by later discoveries and drift checks (`0`: off) |
 //! | `apiKeyScope` | `application` | `application`: one key per Gravitee application, on every usage plan it subscribes to (APIM's shared API-key mode); `subscription`: one key per subscription |
 //! | `apiTypes` | `REST` | `REST` and/or `HTTP` (a list): the kinds of API discovered |
 //! | `includeTags`, `excludeTags` | unset | tag filters (`key` or `key=value`, lists) for both kinds, at no extra call (`tag_filter.rs`) |
+//! | `backgroundRequestsPerSecond` | 2 | the share of `requestsPerSecond` the agent's own calls (the drift check) may use; they wait behind every call someone is waiting for |
 //!
 //! See [`AwsSettings`]; [`AwsApiGatewayFactory`]'s `config_keys` lists every key.
 //!
@@ -121,6 +122,13 @@
 //! from the minimum policy; without them the drift report says so). For HTTP APIs
 //! (`http_api/inventory.rs`): their stages, each JWT plan's stages, and the audience entries of
 //! OAUTH subscriptions (an entry whose authorizer or stage is gone shows).
+//! A stage a usage plan names exists (AWS keeps plans and stages consistent), so with
+//! nothing changed a check costs the `GetRestApis` and `GetUsagePlans` page walks and
+//! `GetApiKeys`; `GetStages` is read only for ingested stages no plan names, from the stage
+//! cache where it can. Its calls are background work (`limiter.rs`): paced by
+//! `backgroundRequestsPerSecond`, behind every call someone is waiting for, paused while a
+//! DISCOVER, an ingest, a SUBSCRIBE or an UNSUBSCRIBE runs. Nothing else calls AWS on its own:
+//! `health()` makes no call, and there is no schedule.
 //!
 //! ## Operator tools
 //!

@@ -12,7 +12,7 @@ use federation_core::{
 
 use crate::discovery::{Collected, DiscoveryOptions, DiscoveryOutput, discover_target};
 use crate::http_api::{AudienceLocks, is_http_id};
-use crate::limiter::CallBudget;
+use crate::limiter::{CallBudget, ForegroundGuard};
 use crate::settings::AwsSettings;
 use crate::subscription::IssuedKeys;
 use crate::target::Target;
@@ -77,6 +77,7 @@ impl AwsApiGatewayProvider {
                             settings.api_key_burst,
                             settings.max_concurrency,
                         )
+                        .with_background(settings.background_requests_per_second)
                     })
                     .clone();
                 targets.push(Arc::new(Target::new(
@@ -110,6 +111,12 @@ impl AwsApiGatewayProvider {
         self.targets.iter().map(|t| t.label()).collect()
     }
 
+    /// Foreground work under way (a DISCOVER, an ingest walk, a SUBSCRIBE, an UNSUBSCRIBE):
+    /// background calls (the drift check) of every target wait until the guards are dropped.
+    fn foreground(&self) -> Vec<ForegroundGuard> {
+        self.targets.iter().map(|t| t.foreground()).collect()
+    }
+
     /// Discovers every target concurrently, into `sink` and/or `collected`; `explain` also
     /// lists every REST API's stages to say why stages were left out (operator tool). Per
     /// target: REST APIs, then HTTP APIs, as `apiTypes` says.
@@ -120,6 +127,7 @@ impl AwsApiGatewayProvider {
         sink: Option<&ApiSink>,
         collected: Option<&Mutex<Collected>>,
     ) -> Result<(), ProviderError> {
+        let _foreground = self.foreground();
         let options = DiscoveryOptions {
             depth: request.depth,
             selection: request.selection.clone(),
@@ -195,6 +203,7 @@ impl Provider for AwsApiGatewayProvider {
         api_id: &str,
         subscription: &Subscription,
     ) -> Result<SubscriptionResult, ProviderError> {
+        let _foreground = self.foreground();
         let requested = subscription.subscription_type;
         if is_http_id(api_id) {
             if requested != Some(SubscriptionType::Oauth) {
@@ -217,13 +226,15 @@ impl Provider for AwsApiGatewayProvider {
     }
 
     async fn revoke(&self, api_id: &str, subscription: &Subscription) -> Result<(), ProviderError> {
+        let _foreground = self.foreground();
         if is_http_id(api_id) {
             return self.revoke_oauth(api_id, subscription).await;
         }
         self.revoke_api_key(api_id, subscription).await
     }
 
-    /// Drift hook: stages, usage plans and `gravitee-*` keys (see `inventory.rs`).
+    /// Drift hook: stages, usage plans and `gravitee-*` keys (see `inventory.rs`), read as
+    /// background work (`limiter.rs`).
     fn inventory(&self) -> Option<&dyn federation_core::Inventory> {
         Some(self)
     }

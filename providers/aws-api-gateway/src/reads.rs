@@ -1,6 +1,9 @@
 //! The AWS read calls that discovery, the drift inventory, subscriptions and the operator tools
-//! share: the paged listings of REST APIs and usage plans, a REST API's stages and a stage's
-//! OpenAPI export. Each goes through [`Target::call`] (the account's call budget and our retries).
+//! share: the paged listings of REST APIs and usage plans, a REST API's stages (also through the
+//! target's stage cache) and a stage's OpenAPI export. Each goes through [`Target::call`] (the
+//! account's call budget and our retries).
+
+use std::sync::Arc;
 
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
@@ -106,6 +109,33 @@ pub(crate) async fn get_stages(
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// The stage list of `rest_api_id`: from the target's [`StageCache`](crate::stage_cache::StageCache)
+/// when `reuse` and the list there is fresh, else `GetStages`, then cached. The flag is true when
+/// AWS was asked. A REST API that is gone (`NotFoundException`) is forgotten by the cache.
+pub(crate) async fn cached_stages(
+    target: &Target,
+    rest_api_id: &str,
+    reuse: bool,
+) -> Result<(Arc<[StageInfo]>, bool), AwsError> {
+    let cache = &target.stages;
+    if reuse && let Some(stages) = cache.fresh(rest_api_id) {
+        return Ok((stages, false));
+    }
+    match get_stages(target, rest_api_id).await {
+        Ok(stages) => {
+            let stages: Arc<[StageInfo]> = stages.into();
+            cache.store(rest_api_id, stages.clone());
+            Ok((stages, true))
+        }
+        Err(err) => {
+            if err.is_not_found() {
+                cache.forget(rest_api_id);
+            }
+            Err(err)
+        }
+    }
 }
 
 /// The stage's OpenAPI 3 export, JSON.

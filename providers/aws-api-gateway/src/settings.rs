@@ -31,6 +31,7 @@ pub(crate) const CONFIG_KEYS: &[&str] = &[
     "apiTypes",
     "includeTags",
     "excludeTags",
+    "backgroundRequestsPerSecond",
 ];
 
 /// The provider's configuration.
@@ -96,6 +97,13 @@ pub struct AwsSettings {
     /// discovery cut by its deadline is continued by the next one. `0` turns the cache off.
     #[serde(default = "default_stage_cache_max_age")]
     pub stage_cache_max_age_seconds: u64,
+    /// `backgroundRequestsPerSecond` (default 2): the share of `requestsPerSecond` that calls
+    /// the agent makes on its own (the drift check after a DISCOVER or an ingest) may use, per
+    /// account and region; they also wait behind every call someone is waiting for and pause
+    /// while a DISCOVER, an ingest, a SUBSCRIBE or an UNSUBSCRIBE runs. At most
+    /// `requestsPerSecond` is used.
+    #[serde(default = "default_background_rps")]
+    pub background_requests_per_second: f64,
     /// `apiTypes` (default `REST`): the kinds of API discovered, a list or a comma-separated
     /// string of `REST` (API Gateway v1 REST APIs, API keys on usage plans) and `HTTP` (v2
     /// HTTP APIs, OAuth subscriptions on JWT authorizers). Upper case after
@@ -177,6 +185,9 @@ fn default_retries() -> u32 {
 fn default_stage_cache_max_age() -> u64 {
     900
 }
+fn default_background_rps() -> f64 {
+    2.0
+}
 /// The largest `stageCacheMaxAgeSeconds`: one day.
 const MAX_STAGE_CACHE_AGE: u64 = 86_400;
 
@@ -212,6 +223,7 @@ impl AwsSettings {
             api_types: normalized_api_types(&[]),
             include_tags: Vec::new(),
             exclude_tags: Vec::new(),
+            background_requests_per_second: default_background_rps(),
         }
     }
 
@@ -287,6 +299,11 @@ impl AwsSettings {
         if !(self.api_key_requests_per_second.is_finite() && self.api_key_requests_per_second > 0.0)
         {
             return Err(settings.error("apiKeyRequestsPerSecond", "must be a number above 0"));
+        }
+        if !(self.background_requests_per_second.is_finite()
+            && self.background_requests_per_second > 0.0)
+        {
+            return Err(settings.error("backgroundRequestsPerSecond", "must be a number above 0"));
         }
         if self.burst == 0 {
             return Err(settings.error("burst", "must be at least 1"));
@@ -446,6 +463,7 @@ mod tests {
         assert_eq!(s.role_session_name, "gravitee-federation-agent");
         assert_eq!(s.stage_cache_max_age_seconds, 900);
         assert_eq!(s.api_key_scope, ApiKeyScope::Application);
+        assert_eq!(s.background_requests_per_second, 2.0);
         assert_eq!(s.api_types, ["REST"], "upgrading changes nothing");
         assert!(s.discovers_rest() && !s.discovers_http());
         assert!(s.include_tags.is_empty() && s.exclude_tags.is_empty());
@@ -540,6 +558,13 @@ mod tests {
                     ("acceptApiWithoutUsagePlan", "yes"),
                 ],
                 "configuration.acceptApiWithoutUsagePlan is invalid",
+            ),
+            (
+                &[
+                    ("region", "eu-west-1"),
+                    ("backgroundRequestsPerSecond", "0"),
+                ],
+                "configuration.backgroundRequestsPerSecond must be",
             ),
             (
                 &[("region", "eu-west-1"), ("maxConcurrency", "many")],

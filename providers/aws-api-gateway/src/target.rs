@@ -1,13 +1,16 @@
 //! [`Target`]: one (account, region) the provider works in, with its SDK client, call budget and
 //! everything the provider keeps per target: the stage lists between discoveries
 //! ([`StageCache`]), the usage plans a SUBSCRIBE checks and the plan ids seen there
-//! ([`PlanCache`]), and whether `GetApiKeys` was denied.
+//! ([`PlanCache`]), the stages the plans named at the last drift check ([`NamedStages`]), and
+//! whether `GetApiKeys` was denied.
 //!
 //! The configuration's `region` list × `roleArn` list gives the targets. Clients are built
 //! lazily on first use, so building the provider never calls AWS (the agent reaches HELLO
 //! without AWS access). Every AWS call goes through [`Target::call`]: the account's
 //! [`CallBudget`], then the SDK with its own retries off, then our retry loop, which honours
 //! `Retry-After` (the SDK reads only `x-amz-retry-after`) and pauses the whole budget after a 429.
+//! A call made inside [`in_background`](crate::limiter::in_background) (the drift check) is a
+//! background call: paced by `backgroundRequestsPerSecond`, behind every foreground call.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -26,7 +29,8 @@ use aws_smithy_runtime_api::http::Response;
 use tokio::sync::OnceCell;
 
 use crate::error::{Attempt, AwsError, Operation};
-use crate::limiter::{CallBudget, OperationClass};
+use crate::inventory::NamedStages;
+use crate::limiter::{CallBudget, ForegroundGuard, OperationClass, current_priority};
 use crate::plans::PlanCache;
 use crate::settings::{AwsSettings, account_of_role};
 use crate::stage_cache::StageCache;
@@ -51,6 +55,8 @@ pub(crate) struct Target {
     pub(crate) stages: StageCache,
     /// The usage plans, for the SUBSCRIBE coverage check, and the plan ids seen here.
     pub(crate) plans: PlanCache,
+    /// The stages the usage plans named at the last drift check (`inventory.rs`).
+    pub(crate) named_stages: NamedStages,
 }
 
 impl std::fmt::Debug for Target {
@@ -91,6 +97,7 @@ impl Target {
             api_keys_lookup_denied: AtomicBool::new(false),
             stages,
             plans: PlanCache::default(),
+            named_stages: NamedStages::default(),
         }
     }
 
@@ -197,9 +204,10 @@ impl Target {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         let max_retries = self.settings.max_retries;
+        let priority = current_priority();
         let mut retries = 0u32;
         loop {
-            let permit = self.budget.admit(class).await;
+            let permit = self.budget.admit(class, priority).await;
             let started = std::time::Instant::now();
             let result = send(client.clone()).await;
             drop(permit);
@@ -259,6 +267,12 @@ impl Target {
             retries += 1;
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Marks foreground work (a DISCOVER, an ingest walk, a SUBSCRIBE) on this target's budget
+    /// until the guard is dropped: background calls wait meanwhile.
+    pub(crate) fn foreground(&self) -> ForegroundGuard {
+        self.budget.foreground()
     }
 
     /// Whether this target was told `GetApiKeys` is denied.

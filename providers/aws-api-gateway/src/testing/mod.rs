@@ -17,15 +17,16 @@
 //!   `scripts/install-moto.sh`; found via `$MOTO_SERVER`, `<workspace>/.venv-moto`, or `PATH`).
 //! - [`client`], [`client_for_role`], [`provider_settings`]: explicit test credentials, so
 //!   nothing on the machine (profiles, instance metadata) is consulted.
-//! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans.
-//! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging, denial, AWS's usage plan key
-//!   rules ([`UsagePlanRules`]) and call counting.
+//! - [`seed`]: REST APIs with a method, a MOCK integration and deployed stages; usage plans;
+//!   deleting a stage as AWS does (it leaves its usage plans; moto keeps it there).
 //! - [`seed_http`] and [`client_v2`]: HTTP APIs (v2) with tags, JWT authorizers, routes, stages
 //!   and custom domains; an authorizer's audience and an API's tags, to check from tests.
 //! - [`ThrottlingProxy`]: 429 injection, AWS's quota, paging (v1 `position`, v2 `NextToken`),
-//!   denial, call counting (v2 operations as `v2:GetApis`, …) and [`CannedAnswer`]s for the
-//!   calls moto lacks (v2 `ExportApi`).
+//!   denial, AWS's usage plan key rules ([`UsagePlanRules`]), call counting (v2 operations as
+//!   `v2:GetApis`, …) and [`CannedAnswer`]s for the calls moto lacks (v2 `ExportApi`).
+//! - [`baseline`]: the provider's former behaviours, for the benchmarks' naive baselines.
 
+pub mod baseline;
 mod http;
 mod moto;
 mod plan_rules;
@@ -112,6 +113,7 @@ pub fn provider_settings(
         ("burst", "1000"),
         ("apiKeyRequestsPerSecond", "1000"),
         ("apiKeyBurst", "1000"),
+        ("backgroundRequestsPerSecond", "1000"),
     ];
     for (key, value) in extra {
         pairs.retain(|(k, _)| k != key);

@@ -1,10 +1,11 @@
-//! Seeding moto with the SDK itself: REST APIs with deployed stages, and usage plans.
+//! Seeding moto with the SDK itself: REST APIs with deployed stages, and usage plans; and
+//! changing them the way AWS does where moto differs ([`delete_stage`]).
 //!
 //! Every helper panics on failure: it is test setup.
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::{
-    ApiStage, IntegrationType, QuotaPeriodType, QuotaSettings, ThrottleSettings,
+    ApiStage, IntegrationType, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
 };
 
 /// Creates a REST API named `name` (with the fixed id `id` when given, via moto's `_custom_id_`
@@ -191,4 +192,54 @@ pub async fn usage_plan(client: &Client, spec: &PlanSpec) -> String {
         .id()
         .expect("a usage plan id")
         .to_owned()
+}
+
+/// Deletes a stage as AWS does: `DeleteStage`, and the stage leaves every usage plan that named
+/// it. moto keeps a deleted stage in its usage plans, so the second half is done here with
+/// `UpdateUsagePlan` (`docs/reference/aws-api-gateway.md`, "Stages and usage plans"). Returns
+/// the ids of the plans the stage left.
+pub async fn delete_stage(client: &Client, rest_api_id: &str, stage: &str) -> Vec<String> {
+    client
+        .delete_stage()
+        .rest_api_id(rest_api_id)
+        .stage_name(stage)
+        .send()
+        .await
+        .expect("DeleteStage");
+    let plans = client
+        .get_usage_plans()
+        .limit(500)
+        .send()
+        .await
+        .expect("GetUsagePlans");
+    let mut left = Vec::new();
+    for plan in plans.items() {
+        let names_it = plan
+            .api_stages()
+            .iter()
+            .any(|s| s.api_id() == Some(rest_api_id) && s.stage() == Some(stage));
+        let Some(plan_id) = plan.id().filter(|_| names_it) else {
+            continue;
+        };
+        detach_stage(client, plan_id, rest_api_id, stage).await;
+        left.push(plan_id.to_owned());
+    }
+    left
+}
+
+/// Takes a stage out of a usage plan (`UpdateUsagePlan`, `remove /apiStages`); the stage stays.
+pub async fn detach_stage(client: &Client, plan_id: &str, rest_api_id: &str, stage: &str) {
+    client
+        .update_usage_plan()
+        .usage_plan_id(plan_id)
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Remove)
+                .path("/apiStages")
+                .value(format!("{rest_api_id}:{stage}"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateUsagePlan");
 }
