@@ -5,7 +5,10 @@
 //!
 //! One application subscribes to API A through usage plan Gold, then to API B through Free: the
 //! key the portal shows for both must be on both plans at AWS, with no other enabled key;
-//! closing one subscription keeps the other's plan; closing both leaves no key and no record.
+//! closing one subscription keeps the other's plan; closing both leaves no record and the
+//! application's key attached to no plan, kept because APIM keeps showing it in shared mode
+//! (`CloseSubscriptionDomainService` revokes no key of a shared-mode application): when the
+//! application subscribes again, the key the portal shows is the same key, back on its plan.
 //! The same with two replicas of the agent, every command delivered to both at once.
 
 #![allow(clippy::unwrap_used)]
@@ -185,6 +188,26 @@ async fn one_key_on_both_plans(aws: &Aws, key: &str) -> String {
     id.clone()
 }
 
+/// Checks what AWS holds once the application has no subscription left: no record, and the
+/// application's key `key_id` (value `key`) still there, enabled, attached to no plan.
+async fn idle_key(aws: &Aws, key_id: &str, key: &str) {
+    assert_eq!(
+        gravitee_keys(&aws.client).await,
+        [(
+            format!("gravitee-app-{APPLICATION}"),
+            key_id.to_owned(),
+            true,
+            Some(key.to_owned())
+        )],
+        "no record left, the application's key kept"
+    );
+    assert_eq!(
+        plans_of(&aws.client, key_id, &[&aws.gold, &aws.free]).await,
+        BTreeSet::new(),
+        "the kept key opens nothing"
+    );
+}
+
 #[tokio::test]
 async fn in_shared_mode_the_key_shown_opens_both_apis_and_closing_removes_plan_by_plan() {
     let moto = testing::shared_moto().await;
@@ -235,9 +258,31 @@ async fn in_shared_mode_the_key_shown_opens_both_apis_and_closing_removes_plan_b
     );
     assert_eq!(enabled(&aws.client).await.len(), 1);
 
-    // Closing both leaves no key and no record.
+    // Closing both leaves no record and the application's key attached to no plan.
     sim.unsubscribe(INTEGRATION, "sub-b").await.unwrap();
-    assert_eq!(gravitee_keys(&aws.client).await, []);
+    idle_key(&aws, &key_id, &key).await;
+
+    // After closing both, the application subscribes to API A again: APIM shows the key it
+    // kept, and that key is attached to Gold at AWS (the same key as before).
+    let (_, again) = sim
+        .subscribe(INTEGRATION, request("shopa:prod", &aws.gold, "sub-a2"))
+        .await
+        .unwrap();
+    assert_eq!(shown(&sim, "sub-a2"), key, "the portal shows the old key");
+    assert_eq!(
+        again.api_key.as_ref().map(Secret::expose),
+        Some(key.as_str()),
+        "the agent returned the same key"
+    );
+    assert_eq!(again.metadata.as_ref().unwrap()["apiKeyId"], key_id);
+    let keys = enabled(&aws.client).await;
+    assert_eq!(keys.len(), 1, "one enabled key: {keys:?}");
+    assert_eq!(keys[0].1, key_id);
+    assert_eq!(
+        plans_of(&aws.client, &key_id, &[&aws.gold, &aws.free]).await,
+        BTreeSet::from([aws.gold.clone()]),
+        "the key the portal shows opens API A again"
+    );
 
     stop(agent);
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -368,11 +413,7 @@ async fn two_replicas_given_every_command_at_once_keep_one_key_for_the_applicati
     );
     first.unwrap();
     assert!(second.unwrap().is_success());
-    assert_eq!(
-        gravitee_keys(&aws.client).await,
-        [],
-        "no key and no record left"
-    );
+    idle_key(&aws, &key_id, &key).await;
 
     for agent in agents {
         stop(agent);

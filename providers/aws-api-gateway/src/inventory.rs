@@ -23,8 +23,9 @@
 //!   minimum policy: when denied, the error names the grant that would enable this part. The
 //!   API a subscription's own key was issued for is read from the description `subscribe` wrote
 //!   (`… to {apiId}`). An application's key is reported once per subscription recorded for the
-//!   application (each record names its API), or as unused when no record is left; the records
-//!   themselves are not credentials.
+//!   application (each record names its API), or as unused when no record is left (the agent
+//!   keeps it, on no plan, for the application's next subscription: the drift comparison reports
+//!   it only while it is still on a plan); the records themselves are not credentials.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
@@ -243,7 +244,7 @@ async fn target_keys(target: &Target) -> Result<Vec<IssuedCredential>, AwsError>
 
 /// The `gravitee-*` keys sorted by what their names say (`subscription/names.rs`): keys (a
 /// subscription's own, or an application's) and the records of applications' subscriptions.
-/// Records, markers and probe keys are not credentials: they are disabled and never attached.
+/// Records and probe keys are not credentials: they are disabled and never attached.
 #[derive(Default)]
 struct IssuedKeys {
     /// Every enabled key the agent issued, by id; an application's key without its
@@ -291,12 +292,13 @@ impl IssuedKeys {
                     .or_default()
                     .insert(subscription.to_owned(), api);
             }
-            Some(KeyRole::Marker(_) | KeyRole::Probe) | None => {}
+            Some(KeyRole::Probe) | None => {}
         }
     }
 
     /// A subscription's own key as it is; an application's key once per subscription recorded
-    /// for the application (with that subscription's API), or once marked unused when none is.
+    /// for the application (with that subscription's API), or once marked unused when none is
+    /// (idle when it is on no plan either).
     /// A record whose application key is gone is left out: it opens nothing, and its
     /// subscription's UNSUBSCRIBE deletes it.
     fn credentials(mut self) -> Vec<IssuedCredential> {
@@ -412,7 +414,11 @@ mod tests {
                 "… to b1:prod through usage plan free",
             ),
             listed("k3", "gravitee-app-b", "Gravitee application b"),
-            listed("m1", "gravitee-app-b.closing", "marker"),
+            listed(
+                "m1",
+                "gravitee-app-b.closing",
+                "a former marker: none of ours",
+            ),
             listed(
                 "r4",
                 "gravitee-app-c.sub-s4",

@@ -8,30 +8,48 @@ use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::testing::{self, seed, shared_moto};
 use federation_testkit::contract::{CredentialProbe, Fixture, assert_provider_contract};
 
-/// A key works when it exists and is enabled (`GetApiKey` on the id the result names).
+/// A key works for an API when it exists, is enabled (`GetApiKey` on the id the result names)
+/// and is in a usage plan that covers the API's stage (`GetUsagePlans` by `keyId`): an
+/// application's key outlives its subscriptions, attached to no plan, and then opens nothing.
 struct KeyProbe {
     client: aws_sdk_apigateway::Client,
 }
 
 #[async_trait]
 impl CredentialProbe for KeyProbe {
-    async fn is_active(&self, _api_id: &str, result: &SubscriptionResult) -> Result<bool, String> {
+    async fn is_active(&self, api_id: &str, result: &SubscriptionResult) -> Result<bool, String> {
         let key_id = result
             .metadata
             .as_ref()
             .and_then(|m| m.get("apiKeyId"))
             .ok_or("the result has no apiKeyId")?;
         match self.client.get_api_key().api_key(key_id).send().await {
-            Ok(key) => Ok(key.enabled()),
+            Ok(key) if key.enabled() => {}
+            Ok(_) => return Ok(false),
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_not_found_exception()) =>
             {
-                Ok(false)
+                return Ok(false);
             }
-            Err(err) => Err(format!("GetApiKey: {err:?}")),
+            Err(err) => return Err(format!("GetApiKey: {err:?}")),
         }
+        let (rest_api, stage) = api_id
+            .split_once(':')
+            .ok_or_else(|| format!("{api_id} is not restApiId:stage"))?;
+        let plans = self
+            .client
+            .get_usage_plans()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|err| format!("GetUsagePlans: {err:?}"))?;
+        Ok(plans.items().iter().any(|plan| {
+            plan.api_stages()
+                .iter()
+                .any(|s| s.api_id() == Some(rest_api) && s.stage() == Some(stage))
+        }))
     }
 }
 

@@ -2,13 +2,17 @@
 //! with the test proxy answering what moto does not enforce as AWS does (one usage plan per API
 //! stage for a key, 10 plans per key, a detach of a key not in the plan).
 //!
+//! Closing an application's last subscription leaves no record and its key on no plan: the key
+//! is kept, because APIM in shared API-key mode keeps showing it for the application's later
+//! subscriptions (`docs/reference/integration-commands.md` §9).
+//!
 //! `cargo test -p federation-provider-aws-api-gateway --features testing --test shared_keys`
 
 use std::collections::BTreeSet;
 
 use federation_core::model::StringMap;
 use federation_core::{
-    Provider, ProviderError, Subscription, SubscriptionResult, SubscriptionType,
+    DriftKind, Provider, ProviderError, Subscription, SubscriptionResult, SubscriptionType, drift,
 };
 use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::operator::{self, CheckOptions, CheckOutcome};
@@ -104,6 +108,31 @@ async fn plans_holding(
         }
     }
     out
+}
+
+/// Checks that application `app` has nothing left at AWS but its key, enabled and attached to
+/// none of `plans`. Returns the key's id.
+async fn only_the_idle_key(
+    client: &aws_sdk_apigateway::Client,
+    app: &str,
+    plans: &[&str],
+) -> String {
+    let name = format!("gravitee-app-{app}");
+    let left: Vec<(String, String, bool)> = gravitee_keys(client)
+        .await
+        .into_iter()
+        .filter(|(n, _, _)| *n == name || n.starts_with(&format!("{name}.")))
+        .collect();
+    assert_eq!(left.len(), 1, "{app}: no record, one key: {left:?}");
+    let (found, id, enabled) = &left[0];
+    assert_eq!(found, &name);
+    assert!(enabled, "{app}: the kept key stays enabled");
+    assert_eq!(
+        plans_holding(client, id, plans).await,
+        BTreeSet::new(),
+        "{app}: the kept key is on no plan"
+    );
+    id.clone()
 }
 
 /// `pets1:prod` in Gold, `orders1:prod` in Free, both in Duo.
@@ -228,16 +257,30 @@ async fn one_key_per_application_is_on_each_plan_and_leaves_plan_by_plan() {
         BTreeSet::from([f.free.clone()])
     );
 
-    // Closing sub-b leaves nothing: no key, no record, no marker.
+    // Closing sub-b leaves no record and the key on no plan; repeated, it changes nothing.
     provider
         .revoke("orders1:prod", &unsubscription("sub-b", &b))
         .await
         .unwrap();
-    assert_eq!(gravitee_keys(&client).await, []);
+    assert_eq!(only_the_idle_key(&client, "shop", &all).await, key_id);
     provider
         .revoke("orders1:prod", &unsubscription("sub-b", &b))
         .await
         .unwrap();
+    assert_eq!(only_the_idle_key(&client, "shop", &all).await, key_id);
+
+    // The application subscribes again: the same key and value, on the plan again.
+    let c = provider
+        .subscribe("pets1:prod", &subscription("sub-c", Some("shop"), &f.gold))
+        .await
+        .unwrap();
+    assert_eq!(meta(&c)["apiKeyId"], key_id);
+    assert_eq!(value(&c), value(&a), "the value APIM keeps showing");
+    assert_eq!(
+        plans_holding(&client, &key_id, &all).await,
+        BTreeSet::from([f.gold.clone()])
+    );
+    assert_eq!(enabled_keys(&client).await, ["gravitee-app-shop"]);
 }
 
 #[tokio::test]
@@ -270,7 +313,7 @@ async fn two_subscriptions_through_one_plan_keep_it_until_the_last_closes() {
         .revoke("orders1:prod", &unsubscription("sub-b", &b))
         .await
         .unwrap();
-    assert_eq!(gravitee_keys(&client).await, []);
+    assert_eq!(only_the_idle_key(&client, "shop", &[&f.duo]).await, key_id);
 }
 
 #[tokio::test]
@@ -524,7 +567,11 @@ async fn a_key_issued_per_subscription_by_an_earlier_version_is_still_revoked() 
         .revoke("orders1:prod", &unsubscription("sub-new", &new))
         .await
         .unwrap();
-    assert_eq!(gravitee_keys(&client).await, []);
+    assert_eq!(
+        only_the_idle_key(&client, "shop", &[&f.gold, &f.free]).await,
+        key_id
+    );
+    assert_eq!(enabled_keys(&client).await, ["gravitee-app-shop"]);
 }
 
 #[tokio::test]
@@ -598,7 +645,7 @@ async fn without_the_grants_keys_stay_per_subscription_and_check_names_them() {
 }
 
 #[tokio::test]
-async fn replicas_converge_on_one_application_key_and_leave_nothing() {
+async fn replicas_converge_on_one_application_key_and_leave_it_on_no_plan() {
     let moto = shared_moto().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
     let f = seed_fixture(&client).await;
@@ -630,7 +677,16 @@ async fn replicas_converge_on_one_application_key_and_leave_nothing() {
         );
         let key_id = meta(&results[0])["apiKeyId"].clone();
         let name = format!("gravitee-app-{app}");
-        assert_eq!(enabled_keys(&client).await, [name], "round {round}");
+        let enabled: Vec<String> = enabled_keys(&client)
+            .await
+            .into_iter()
+            .filter(|n| n.starts_with(&name))
+            .collect();
+        assert_eq!(
+            enabled,
+            [name],
+            "round {round}: earlier rounds' keys are kept"
+        );
         assert_eq!(
             plans_holding(&client, &key_id, &all).await,
             BTreeSet::from([f.gold.clone(), f.free.clone()]),
@@ -651,34 +707,48 @@ async fn replicas_converge_on_one_application_key_and_leave_nothing() {
             r.unwrap();
         }
         assert_eq!(
-            gravitee_keys(&client).await,
-            [],
-            "round {round}: nothing left"
+            only_the_idle_key(&client, &app, &all).await,
+            key_id,
+            "round {round}"
         );
     }
 }
 
 /// The application's last two subscriptions end at the same time, each on its own replica:
-/// each replica may see the other's record before it goes, yet the key must not be left behind.
+/// each replica may see the other's record before it goes, yet the key must not be left on a
+/// plan. Every AWS call is slowed (25 ms) so that both replicas' first listings land before
+/// either deletes its record: each then keeps the other's plan at first. Through two plans each
+/// detaches its own; through one plan (Duo, covering both APIs) both keep it at first, and only
+/// the listing after the detach shows it unused.
 #[tokio::test]
-async fn the_last_two_unsubscribes_at_once_leave_nothing() {
+async fn the_last_two_unsubscribes_at_once_leave_the_key_on_no_plan() {
     let moto = shared_moto().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
     let f = seed_fixture(&client).await;
-    let proxy =
-        ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().usage_plan_rules()).await;
+    let proxy = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting()
+            .usage_plan_rules()
+            .latency(std::time::Duration::from_millis(25)),
+    )
+    .await;
     let (r1, r2) = (
         provider(&proxy.endpoint(), &[]),
         provider(&proxy.endpoint(), &[]),
     );
     for round in 0..4 {
         let app = format!("pair{round}");
+        let (plan_a, plan_b) = if round % 2 == 0 {
+            (&f.gold, &f.free)
+        } else {
+            (&f.duo, &f.duo)
+        };
         let a = r1
-            .subscribe("pets1:prod", &subscription("sub-a", Some(&app), &f.gold))
+            .subscribe("pets1:prod", &subscription("sub-a", Some(&app), plan_a))
             .await
             .unwrap();
         let b = r2
-            .subscribe("orders1:prod", &subscription("sub-b", Some(&app), &f.free))
+            .subscribe("orders1:prod", &subscription("sub-b", Some(&app), plan_b))
             .await
             .unwrap();
         let (ua, ub) = (unsubscription("sub-a", &a), unsubscription("sub-b", &b));
@@ -686,9 +756,9 @@ async fn the_last_two_unsubscribes_at_once_leave_nothing() {
         x.unwrap();
         y.unwrap();
         assert_eq!(
-            gravitee_keys(&client).await,
-            [],
-            "round {round}: nothing left"
+            only_the_idle_key(&client, &app, &[&f.gold, &f.free, &f.duo]).await,
+            meta(&a)["apiKeyId"],
+            "round {round}"
         );
     }
 }
@@ -697,7 +767,7 @@ async fn the_last_two_unsubscribes_at_once_leave_nothing() {
 /// on the other. The replica closing it is slowed (every AWS call 25 ms) and the new
 /// subscription starts a little later each round, so that over the rounds its record lands
 /// before, between and after the closing replica's reads: in every case the key it replies
-/// with must exist, be enabled and be on its plan.
+/// with must be the application's key, enabled and on its plan.
 #[tokio::test]
 async fn a_subscribe_racing_the_last_unsubscribe_gets_a_working_key() {
     let moto = shared_moto().await;
@@ -750,6 +820,12 @@ async fn a_subscribe_racing_the_last_unsubscribe_gets_a_working_key() {
         closed.unwrap();
         let next = next.unwrap();
         let key_id = meta(&next)["apiKeyId"].clone();
+        assert_eq!(
+            key_id,
+            meta(&first)["apiKeyId"],
+            "round {round}: the same key"
+        );
+        assert_eq!(value(&next), value(&first), "round {round}");
         let key = client
             .get_api_key()
             .api_key(&key_id)
@@ -768,8 +844,71 @@ async fn a_subscribe_racing_the_last_unsubscribe_gets_a_working_key() {
             .revoke("orders1:prod", &unsubscription("sub-b", &next))
             .await
             .unwrap();
-        assert_eq!(gravitee_keys(&client).await, [], "round {round}");
+        assert_eq!(
+            only_the_idle_key(&client, &app, &[&f.gold, &f.free]).await,
+            key_id,
+            "round {round}"
+        );
     }
+}
+
+/// The application's key is deleted by hand after a SUBSCRIBE found it and before it attached
+/// it: the attach finds it gone, and the SUBSCRIBE starts over with a new key, which it replies
+/// with, on the plan. Every AWS call through the proxy is slowed (300 ms, counted when it
+/// arrives), so the key is deleted while the record's `CreateApiKey` is on its way.
+#[tokio::test]
+async fn a_key_deleted_by_hand_before_the_attach_is_made_again() {
+    let moto = shared_moto().await;
+    let client = testing::client(&moto.endpoint(), REGION).await;
+    let f = seed_fixture(&client).await;
+    let slow = ThrottlingProxy::start(
+        &moto.endpoint(),
+        ProxyConfig::counting()
+            .usage_plan_rules()
+            .latency(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let provider = provider(&slow.endpoint(), &[]);
+    let first = provider
+        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
+        .await
+        .unwrap();
+    let old = meta(&first)["apiKeyId"].clone();
+    slow.reset_counts();
+    let sb = subscription("sub-b", Some("shop"), &f.free);
+    let (next, ()) = tokio::join!(provider.subscribe("orders1:prod", &sb), async {
+        // The key is found: the first CreateApiKey is sub-b's record.
+        while slow.count("CreateApiKey") == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        client.delete_api_key().api_key(&old).send().await.unwrap();
+    });
+    let next = next.unwrap();
+    let key_id = meta(&next)["apiKeyId"].clone();
+    assert_ne!(key_id, old, "a new key");
+    let key = client
+        .get_api_key()
+        .api_key(&key_id)
+        .include_value(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(key.enabled());
+    assert_eq!(key.value(), Some(value(&next).as_str()));
+    assert_eq!(
+        plans_holding(&client, &key_id, &[&f.gold, &f.free]).await,
+        BTreeSet::from([f.free.clone()])
+    );
+    assert_eq!(
+        slow.count("CreateUsagePlanKey"),
+        2,
+        "the attach of the deleted key, then of the new one"
+    );
+    assert_eq!(
+        slow.count("CreateApiKey"),
+        2,
+        "sub-b's record once, then the new key"
+    );
 }
 
 #[tokio::test]
@@ -778,11 +917,11 @@ async fn the_drift_inventory_reports_an_application_key_per_subscription() {
     let client = testing::client(&moto.endpoint(), REGION).await;
     let f = seed_fixture(&client).await;
     let provider = provider(&moto.endpoint(), &[]);
-    provider
+    let a = provider
         .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
         .await
         .unwrap();
-    provider
+    let b = provider
         .subscribe(
             "orders1:prod",
             &subscription("sub-b", Some("shop"), &f.free),
@@ -839,5 +978,49 @@ async fn the_drift_inventory_reports_an_application_key_per_subscription() {
     assert_eq!(
         keys[1].plans,
         BTreeSet::from([f.gold.clone(), f.free.clone()])
+    );
+
+    // Both subscriptions closed: the kept key is unused and on no plan. Drift names the key
+    // still on Duo, not the idle one.
+    provider
+        .revoke("pets1:prod", &unsubscription("sub-a", &a))
+        .await
+        .unwrap();
+    provider
+        .revoke("orders1:prod", &unsubscription("sub-b", &b))
+        .await
+        .unwrap();
+    let keys = provider.inventory().unwrap().issued_keys().await.unwrap();
+    let summary: Vec<(&str, bool, usize)> = keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.unused, k.plans.len()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("gravitee-app-gone", true, 1),
+            ("gravitee-app-shop", true, 0)
+        ]
+    );
+    let report = drift::compare(
+        &drift::Ledger::default(),
+        &drift::Observed {
+            keys: Some(Ok(keys)),
+            ..drift::Observed::default()
+        },
+    );
+    let items: Vec<(DriftKind, Option<&str>, Option<&str>)> = report
+        .items
+        .iter()
+        .map(|i| (i.kind, i.key.as_deref(), i.plan_id.as_deref()))
+        .collect();
+    assert_eq!(
+        items,
+        [(
+            DriftKind::KeyOrphaned,
+            Some("gravitee-app-gone"),
+            Some(f.duo.as_str())
+        )],
+        "{report:?}"
     );
 }

@@ -24,7 +24,8 @@ pub enum DriftKind {
     PlanCoverageChanged,
     /// A plan the agent never ingested now covers an ingested API.
     PlanAdded,
-    /// A credential the agent issued is attached to no plan any more.
+    /// A credential the agent issued for a subscription is attached to no plan any more; or a
+    /// shared credential no subscription uses any more is still attached to plans.
     KeyOrphaned,
     /// A credential's plans no longer cover the (remembered) API it was issued for.
     KeyUncovered,
@@ -295,31 +296,11 @@ fn key_drift(
             .and_then(|id| ledger.apis.get(id))
             .map(|a| a.name.clone());
         if key.unused {
-            let still = if key.plans.is_empty() {
-                String::new()
-            } else {
-                let on: Vec<&str> = key.plans.iter().map(String::as_str).collect();
-                format!(
-                    "; it is still attached to plan(s) {}: it opens their APIs",
-                    on.join(", ")
-                )
-            };
-            items.push(DriftItem {
-                kind: DriftKind::KeyOrphaned,
-                api_id: None,
-                api_name: None,
-                plan_id: key.plans.first().cloned(),
-                plan_name: None,
-                key: Some(key.name.clone()),
-                detail: format!(
-                    "key {} ({}) serves no subscription any more{still}",
-                    key.name, key.id
-                ),
-                action: format!(
-                    "delete key {} at the vendor: no Gravitee subscription uses it",
-                    key.name
-                ),
-            });
+            // On no plan it is idle, kept on purpose (it opens nothing, and the next
+            // subscription of its holder gets it again): not drift.
+            if !key.plans.is_empty() {
+                items.push(unused_on_plans(key, plans));
+            }
             continue;
         }
         if key.plans.is_empty() {
@@ -372,6 +353,39 @@ fn key_drift(
                 ),
             });
         }
+    }
+}
+
+/// A shared credential no subscription uses, still attached to plans: it opens their APIs.
+fn unused_on_plans(
+    key: &IssuedCredential,
+    plans: Option<&BTreeMap<String, PlanCoverage>>,
+) -> DriftItem {
+    let name_of = |id: &str| plans.and_then(|p| p.get(id)).map(|c| c.name.clone());
+    let on: Vec<String> = key
+        .plans
+        .iter()
+        .map(|id| match name_of(id) {
+            Some(name) => format!("{name} ({id})"),
+            None => id.clone(),
+        })
+        .collect();
+    let on = on.join(", ");
+    DriftItem {
+        kind: DriftKind::KeyOrphaned,
+        api_id: None,
+        api_name: None,
+        plan_id: key.plans.first().cloned(),
+        plan_name: key.plans.first().and_then(|id| name_of(id)),
+        key: Some(key.name.clone()),
+        detail: format!(
+            "key {} ({}) serves no subscription any more, yet is still attached to plan(s) {on}: it opens their APIs",
+            key.name, key.id
+        ),
+        action: format!(
+            "detach key {} from plan(s) {on} at the vendor (keep the key itself: the next subscription of its application gets it again)",
+            key.name
+        ),
     }
 }
 
@@ -527,10 +541,10 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_key_no_subscription_uses_is_orphaned_even_on_plans() {
+    fn a_shared_key_no_subscription_uses_is_orphaned_only_while_on_a_plan() {
         let ledger = ledger();
-        let unused = |plans: &[&str]| IssuedCredential {
-            id: "k9".into(),
+        let unused = |id: &str, plans: &[&str]| IssuedCredential {
+            id: id.into(),
             name: "gravitee-app-a1".into(),
             plans: ids(plans),
             unused: true,
@@ -538,28 +552,46 @@ mod tests {
         };
         let now = Observed {
             apis: Some(ids(&["a", "b", "c", "x"])),
-            plans: Some(coverage(&[("p1", &["a", "b"])])),
-            keys: Some(Ok(vec![unused(&["p1"]), unused(&[])])),
+            plans: Some(coverage(&[
+                ("p1", &["a", "b"]),
+                ("p2", &["c"]),
+                ("p3", &["x"]),
+                ("p9", &["z"]),
+            ])),
+            keys: Some(Ok(vec![unused("k8", &["p1", "p7"]), unused("k9", &[])])),
             unchecked: vec![],
         };
         let report = compare(&ledger, &now);
-        assert_eq!(report.count(DriftKind::KeyOrphaned), 2, "{report:?}");
-        let orphaned: Vec<&DriftItem> = report
-            .items
-            .iter()
-            .filter(|i| i.kind == DriftKind::KeyOrphaned)
-            .collect();
+        assert_eq!(
+            report.items.len(),
+            1,
+            "the idle key is not drift: {report:?}"
+        );
+        let item = &report.items[0];
+        assert_eq!(item.kind, DriftKind::KeyOrphaned);
+        assert_eq!(item.key.as_deref(), Some("gravitee-app-a1"));
+        assert_eq!(item.plan_id.as_deref(), Some("p1"));
+        assert_eq!(item.plan_name.as_deref(), Some("plan-p1"));
+        assert!(item.api_id.is_none());
         assert!(
-            orphaned.iter().any(|i| i
-                .detail
-                .contains("serves no subscription any more; it is still attached to plan(s) p1")),
-            "{orphaned:?}"
+            item.detail.contains(
+                "key gravitee-app-a1 (k8) serves no subscription any more, yet is still attached \
+                 to plan(s) plan-p1 (p1), p7: it opens their APIs"
+            ),
+            "{item:?}"
         );
         assert!(
-            orphaned
-                .iter()
-                .all(|i| i.api_id.is_none() && i.action.starts_with("delete key gravitee-app-a1"))
+            item.action
+                .starts_with("detach key gravitee-app-a1 from plan(s) plan-p1 (p1), p7"),
+            "{item:?}"
         );
+
+        // Only the idle key: no drift at all.
+        let idle = Observed {
+            keys: Some(Ok(vec![unused("k9", &[])])),
+            ..now
+        };
+        assert!(!compare(&ledger, &idle).has_drift());
     }
 
     #[test]

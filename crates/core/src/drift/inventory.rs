@@ -64,7 +64,10 @@ pub struct IssuedCredential {
     /// The plans it is attached to now.
     pub plans: BTreeSet<String>,
     /// No subscription uses it any more (the vendor keeps a record per subscription and none is
-    /// left), whatever plans it is still attached to.
+    /// left), whatever plans it is still attached to. Attached to no plan, such a credential is
+    /// idle, kept on purpose (an application's key waits for the application's next
+    /// subscription, which gets it again), and not drift; still attached to a plan, it opens
+    /// that plan's APIs and is [`DriftKind::KeyOrphaned`](crate::drift::DriftKind::KeyOrphaned).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unused: bool,
 }

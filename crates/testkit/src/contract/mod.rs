@@ -88,7 +88,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// revocation and duplicate deliveries can be checked observably.
 ///
 /// [`MemoryProvider`](crate::MemoryProvider) implements it; a vendor provider's test implements
-/// it with a vendor call (for AWS, `GetApiKey` on the key id the result's metadata names).
+/// it with vendor calls (for AWS, `GetApiKey` on the key id the result's metadata names, and the
+/// usage plans that key is in: a key on no plan covering the API opens nothing).
 #[async_trait]
 pub trait CredentialProbe: Send + Sync + 'static {
     /// Whether the credential described by `result` (issued for the API `api_id`) works now.

@@ -1,36 +1,44 @@
 //! One API key per Gravitee application (`apiKeyScope: application`): the key
 //! `gravitee-app-{applicationId}` is attached to every usage plan the application subscribes
 //! through, each live subscription keeps a record (`records.rs`), and a usage plan is detached
-//! when no record uses it any more; the key goes with the last record.
+//! when no record uses it any more. **The key itself is never deleted by an UNSUBSCRIBE**: with
+//! no record left it is attached to no plan (it opens nothing) and kept, so the application's
+//! next subscription gets the same key and value.
+//!
+//! Why it is kept: in APIM's shared API-key mode the key an application was first given is its
+//! key for good. A SUBSCRIBE accepted for such an application adds the subscription to one of
+//! the application's existing keys, revoked ones included (`GenerateApiKeyDomainService`,
+//! `findOrGenerate`), and the agent's key is used only when the application has none; closing a
+//! subscription revokes no key of a shared-mode application (`CloseSubscriptionDomainService`,
+//! `revokeApiKeys`). A key deleted with the application's last subscription would make its next
+//! subscription show the old value while AWS knows only a new one: 403
+//! (`docs/reference/integration-commands.md` §9). In exclusive mode the kept key is harmless:
+//! APIM accepts the same federated key value on several subscriptions.
 //!
 //! The agent keeps no state: replicas agree through AWS, and every step is safe when another
 //! replica (or a repeat delivery) runs the same or the opposite command at the same time:
 //!
-//! - **SUBSCRIBE**: list the application (`GetApiKeys`: key, records, markers) → the key
-//!   (found; or created and settled among replicas as `race.rs` does for any key name) → refuse
-//!   at once when another of the key's plans grants a stage of the new plan (`conflict.rs`) →
-//!   **create the record before attaching** → list again: wait while an UNSUBSCRIBE's marker
-//!   says it is deleting the key, start over if the key is gone → attach (`CreateUsagePlanKey`)
-//!   → reply with the key. A key gone at the attach (`NotFound`) starts over too (at most
+//! - **SUBSCRIBE**: list the application (`GetApiKeys`: key, records) → the key (found; or
+//!   created and settled among replicas as `race.rs` does for any key name) → refuse at once
+//!   when another of the key's plans grants a stage of the new plan (`conflict.rs`) → **create
+//!   the record before attaching** → attach (`CreateUsagePlanKey`) → reply with the key. A key
+//!   gone at the attach (`NotFound`: deleted by hand since the listing) starts over (at most
 //!   [`PASSES`] passes). An attach AWS refuses deletes the record just made and says why.
-//! - **UNSUBSCRIBE**: list → delete the subscription's record(s) → when other records are left,
-//!   detach the key from every usage plan no record uses (`DeleteUsagePlanKey`), then list
-//!   again and attach it back to a plan a record appeared for meanwhile; when no record is
-//!   left (in the first listing, or in the one after the detach: two UNSUBSCRIBEs at once may
-//!   each see the other's record), create a **marker**, list again, and delete the key only if
-//!   still no record exists (else fall back to detaching), then delete the marker.
+//! - **UNSUBSCRIBE**: list → delete the subscription's record(s) → detach the key from every
+//!   usage plan no other record uses (`DeleteUsagePlanKey`; with no record left, from every
+//!   plan), then list again and attach it back to a plan a record appeared for meanwhile. When
+//!   that listing shows a record counted before gone (two UNSUBSCRIBEs at once may each see the
+//!   other's record), detach again with it.
 //!
-//! Why this converges: a SUBSCRIBE writes its record then reads; an UNSUBSCRIBE deleting the key
-//! writes its marker then reads. Of two such write-then-read sequences at least one sees the
-//! other's write, so either the UNSUBSCRIBE sees the record and keeps the key, or the SUBSCRIBE
-//! sees the marker (or the key already gone) and waits, then starts over, before it attaches
-//! or replies. A detach is followed by a read, and a record is written before its attach, so a
-//! plan detached under a new subscription is attached again. This relies on `GetApiKeys`
-//! reading its own writes, as `race.rs` does. Within one process a lock per application
-//! serialises these commands.
+//! Why this converges: a SUBSCRIBE writes its record, then attaches; an UNSUBSCRIBE detaches,
+//! then reads the records. Either that read sees the record, and the plan is attached again, or
+//! the record was written after it, and so the attach comes after the detach. Of two
+//! UNSUBSCRIBEs at once, each deletes its record before the read that follows its detach, so at
+//! least one of those reads sees both records gone, and that one detaches what the other
+//! kept: the key ends on no plan. This relies on `GetApiKeys` reading its own writes, as
+//! `race.rs` does. Within one process a lock per application serialises these commands.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use federation_core::{ProviderError, Subscription, SubscriptionResult};
 
@@ -42,18 +50,14 @@ use super::keys::{
 };
 use super::metadata::application_result;
 use super::names::{ApplicationNames, application_words};
-use super::records::{ApplicationKeys, Record, create_marker, create_record};
+use super::records::{ApplicationKeys, Record, create_record};
 use crate::plans::PlanStages;
 use crate::provider::AwsApiGatewayProvider;
 use crate::target::Target;
 
-/// Passes of a SUBSCRIBE: the first, and starts over after the key vanished or an UNSUBSCRIBE
-/// deleting it was seen.
+/// Passes of a SUBSCRIBE (the first, and starts over after the key vanished at the attach),
+/// and of an UNSUBSCRIBE's detach (the first, and again after a record it counted went).
 const PASSES: usize = 3;
-/// How long a SUBSCRIBE waits for an UNSUBSCRIBE's marker to go; a marker still there after
-/// that was left by a replica that died, and is deleted.
-pub(super) const MARKER_WAIT: Duration = Duration::from_secs(20);
-const MARKER_POLL: Duration = Duration::from_millis(200);
 
 /// One subscription of an application, as SUBSCRIBE gives it.
 pub(super) struct Subscribing<'a> {
@@ -61,14 +65,6 @@ pub(super) struct Subscribing<'a> {
     pub(super) subscription_id: &'a str,
     pub(super) api_id: &'a str,
     pub(super) plan_id: &'a str,
-}
-
-/// What the listing after the record says.
-enum Settled {
-    /// The key is there and nobody is deleting it: attach.
-    Ready,
-    /// Start over: the key is gone, or an UNSUBSCRIBE was deleting it.
-    Again,
 }
 
 impl AwsApiGatewayProvider {
@@ -135,19 +131,11 @@ impl AwsApiGatewayProvider {
                     &known,
                 ));
             }
-            if known.records_of(request.subscription_id).next().is_none() {
+            if known.records_of(request.subscription_id).next().is_none() && made.is_none() {
                 *made = Some(
                     create_record(target, names, request.subscription, request.api_id, plan_id)
                         .await?,
                 );
-            }
-            if let Settled::Again = self.settle(target, names, &key).await? {
-                tracing::info!(
-                    application = %names.application_id,
-                    pass,
-                    "The application's key was being deleted by an UNSUBSCRIBE: starting over."
-                );
-                continue;
             }
             match attach_key(target, plan_id, &key.id).await {
                 Ok(()) => {
@@ -173,7 +161,9 @@ impl AwsApiGatewayProvider {
                     tracing::info!(
                         application = %names.application_id,
                         api_key_id = %key.id,
-                        "The application's key vanished before the attach: starting over."
+                        pass,
+                        "The application's key vanished before the attach (deleted by hand?): \
+                         starting over."
                     );
                 }
                 Err(err) => {
@@ -195,9 +185,9 @@ impl AwsApiGatewayProvider {
             }
         }
         Err(ProviderError::backend(format!(
-            "the key of application {} in {} was deleted {PASSES} times while this subscription \
-             was being made (UNSUBSCRIBEs of its other subscriptions at the same time); deliver \
-             the subscription again",
+            "the key of application {} in {} vanished {PASSES} times while this subscription \
+             was being made (deleted at AWS by hand or by another tool?); deliver the \
+             subscription again",
             names.application_id,
             target.label()
         )))
@@ -239,45 +229,6 @@ impl AwsApiGatewayProvider {
         self.settle_created(target, &names.key, None, &own).await
     }
 
-    /// After the record: lists again. An UNSUBSCRIBE's marker means it may be deleting the key:
-    /// wait until it is gone ([`MARKER_WAIT`] at most, then it is stale and deleted) and start
-    /// over; a key gone means start over.
-    async fn settle(
-        &self,
-        target: &Target,
-        names: &ApplicationNames,
-        key: &FoundKey,
-    ) -> Result<Settled, ProviderError> {
-        let mut known = self.application_keys(target, names).await?;
-        if known.markers.is_empty() {
-            return Ok(if known.keys.iter().any(|k| k.id == key.id) {
-                Settled::Ready
-            } else {
-                Settled::Again
-            });
-        }
-        let deadline = Instant::now() + MARKER_WAIT;
-        let mut pause = MARKER_POLL;
-        while !known.markers.is_empty() {
-            if Instant::now() >= deadline {
-                for marker in &known.markers {
-                    tracing::warn!(
-                        marker = %marker.id,
-                        application = %names.application_id,
-                        "Deleting a marker older than {MARKER_WAIT:?}: the UNSUBSCRIBE that made \
-                         it has stopped."
-                    );
-                    delete_key_if_present(target, &marker.id).await?;
-                }
-                break;
-            }
-            tokio::time::sleep(pause).await;
-            pause = pause.saturating_mul(2).min(Duration::from_secs(1));
-            known = self.application_keys(target, names).await?;
-        }
-        Ok(Settled::Again)
-    }
-
     /// UNSUBSCRIBE of `subscription_id` of the application (see the module docs).
     pub(super) async fn revoke_application(
         &self,
@@ -302,7 +253,7 @@ impl AwsApiGatewayProvider {
         names: &ApplicationNames,
         subscription_id: &str,
     ) -> Result<(), ProviderError> {
-        let known = self.application_keys(target, names).await?;
+        let mut known = self.application_keys(target, names).await?;
         if known.is_empty() {
             tracing::info!(
                 subscription = subscription_id,
@@ -315,72 +266,46 @@ impl AwsApiGatewayProvider {
         for record in known.records_of(subscription_id) {
             delete_key_if_present(target, &record.id).await?;
         }
-        if known
+        for _ in 0..PASSES {
+            let now = self
+                .detach_unused(target, names, &known, subscription_id)
+                .await?;
+            // A record counted in `known` may be gone now (an UNSUBSCRIBE of another
+            // subscription of the application at the same time): the plans kept for it are
+            // detached with this newer listing.
+            let settled = match (
+                known.plans_in_use(subscription_id),
+                now.plans_in_use(subscription_id),
+            ) {
+                (Some(kept), Some(used)) => kept.is_subset(&used),
+                _ => true,
+            };
+            known = now;
+            if settled {
+                break;
+            }
+        }
+        if !known
             .records
             .iter()
             .any(|r| r.subscription_id != subscription_id)
         {
-            // Two UNSUBSCRIBEs of the application's last two subscriptions may each see the
-            // other's record; the read after the detach sees at least one of them gone.
-            let now = self
-                .detach_unused(target, names, &known, subscription_id)
-                .await?;
-            if !now.records.is_empty() {
-                return Ok(());
+            for key in &known.keys {
+                tracing::info!(
+                    application = %names.application_id,
+                    api_key_id = %key.id,
+                    target_label = %target.label(),
+                    "The application's last subscription ended: its API key is on no usage plan \
+                     now, and kept for the application's next subscription."
+                );
             }
-        }
-        self.close_application(target, names).await
-    }
-
-    /// No record is left: delete the key, unless a SUBSCRIBE made a record meanwhile (then
-    /// detach what no record uses).
-    async fn close_application(
-        &self,
-        target: &Target,
-        names: &ApplicationNames,
-    ) -> Result<(), ProviderError> {
-        let marker = create_marker(target, names).await?;
-        let outcome = self.close_under_marker(target, names).await;
-        if let Err(err) = delete_key_if_present(target, &marker.id).await {
-            tracing::warn!(
-                marker = %marker.id,
-                error = %err,
-                "Could not delete the UNSUBSCRIBE's marker; it opens nothing and SUBSCRIBEs of \
-                 the application treat it as stale after {MARKER_WAIT:?}."
-            );
-        }
-        outcome
-    }
-
-    async fn close_under_marker(
-        &self,
-        target: &Target,
-        names: &ApplicationNames,
-    ) -> Result<(), ProviderError> {
-        let known = self.application_keys(target, names).await?;
-        if !known.records.is_empty() {
-            tracing::info!(
-                application = %names.application_id,
-                "A subscription of the application was made meanwhile: keeping its key."
-            );
-            self.detach_unused(target, names, &known, "").await?;
-            return Ok(());
-        }
-        for key in &known.keys {
-            delete_key_if_present(target, &key.id).await?;
-            tracing::info!(
-                application = %names.application_id,
-                api_key_id = %key.id,
-                target_label = %target.label(),
-                "The application's last subscription ended: its API key was deleted."
-            );
         }
         Ok(())
     }
 
     /// Detaches the application's key from every usage plan no record (other than
-    /// `subscription_id`'s) uses, then lists again and attaches it back where a record appeared
-    /// meanwhile. Returns that listing.
+    /// `subscription_id`'s) uses (every plan when no record is left), then lists again and
+    /// attaches it back where a record appeared meanwhile. Returns that listing.
     async fn detach_unused(
         &self,
         target: &Target,

@@ -25,7 +25,8 @@
 //! delivered twice to one process gets the same key from the process's cache ([`issued`]).
 //!
 //! `revoke`: for an application's key, the subscription's record goes and the key leaves the
-//! usage plans no other subscription of the application uses (the key goes with the last one,
+//! usage plans no other subscription of the application uses (after the last one it is on no
+//! plan and kept: APIM's shared mode shows it again for the application's next subscription,
 //! [`application`]); for a subscription's own key (and every key issued by earlier versions,
 //! whose metadata has no `apiKeyScope`), `DeleteApiKey` of the metadata's `apiKeyId` and of
 //! every key named for the subscription. A key already gone is success. It checks nothing about

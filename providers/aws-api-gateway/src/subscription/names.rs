@@ -4,24 +4,24 @@
 //! | name | what | enabled |
 //! |---|---|---|
 //! | `gravitee-{subscriptionId}` | a subscription's own key (`apiKeyScope: subscription`, a SUBSCRIBE without `graviteeApplicationId`, earlier versions) | yes |
-//! | `gravitee-app-{applicationId}` | an application's key, on every usage plan the application subscribes to | yes |
+//! | `gravitee-app-{applicationId}` | an application's key, on every usage plan the application subscribes to; kept, on no plan, once it has no subscription | yes |
 //! | `gravitee-app-{applicationId}.sub-{subscriptionId}` | the record of one subscription of that application: which usage plan and API it uses (in its description) | no, never attached |
-//! | `gravitee-app-{applicationId}.closing` | a marker an UNSUBSCRIBE holds while it deletes the application's key (seconds) | no, never attached |
 //! | `gravitee-agent-check` | the probe key that tests `DeleteUsagePlanKey` once per process (`grants.rs`) and `check --write-probes` | no |
 //!
-//! The application's key, records and marker all carry `customerId` =
+//! The application's key and records all carry `customerId` =
 //! `gravitee-app-{applicationId}` (AWS: "the identifier of a customer in AWS Marketplace or an
 //! external system, such as a developer portal"), so one `GetApiKeys` filtered by it lists them
 //! in one call; exact names are checked here. (What AWS's `nameQuery` matches is not documented,
-//! so it only finds exact names.) Gravitee ids are UUIDs: they contain no `.`, so the suffixes
-//! cannot be confused with an id.
+//! so it only finds exact names.) Gravitee ids are UUIDs: they contain no `.`, so the record
+//! suffix cannot be confused with an id, and a name whose application part holds a `.` (such
+//! as `gravitee-app-{applicationId}.closing`, a marker of development builds before keys were
+//! kept) is none of ours.
 
 /// The prefix of every key the provider creates.
 pub(crate) const KEY_PREFIX: &str = "gravitee-";
-/// The prefix of an application's key, records and markers.
+/// The prefix of an application's key and records.
 pub(crate) const APPLICATION_PREFIX: &str = "gravitee-app-";
 const RECORD_INFIX: &str = ".sub-";
-const MARKER_SUFFIX: &str = ".closing";
 /// The probe key's name (`grants.rs`; also the operator check's write probe).
 pub(crate) const PROBE_KEY_NAME: &str = "gravitee-agent-check";
 
@@ -31,7 +31,7 @@ pub(super) fn key_name(gravitee_subscription_id: &str) -> String {
 }
 
 /// Whether `application_id` can name an application key: not blank, no `.` (which the
-/// record and marker suffixes use), no whitespace or control character.
+/// record suffix uses), no whitespace or control character.
 pub(super) fn usable_application_id(application_id: &str) -> bool {
     !application_id.is_empty()
         && !application_id
@@ -39,7 +39,7 @@ pub(super) fn usable_application_id(application_id: &str) -> bool {
             .any(|c| c == '.' || c.is_whitespace() || c.is_control())
 }
 
-/// The names of one application's key, records and marker.
+/// The names of one application's key and records.
 #[derive(Debug, Clone)]
 pub(super) struct ApplicationNames {
     /// The Gravitee application id.
@@ -59,11 +59,6 @@ impl ApplicationNames {
     /// `gravitee-app-{applicationId}.sub-{subscriptionId}`.
     pub(super) fn record(&self, subscription_id: &str) -> String {
         format!("{}{RECORD_INFIX}{subscription_id}", self.key)
-    }
-
-    /// `gravitee-app-{applicationId}.closing`.
-    pub(super) fn marker(&self) -> String {
-        format!("{}{MARKER_SUFFIX}", self.key)
     }
 
     /// The subscription a record named `name` is for, when `name` is one of this
@@ -89,8 +84,6 @@ pub(crate) enum KeyRole<'a> {
         /// The subscription.
         subscription: &'a str,
     },
-    /// An UNSUBSCRIBE's marker while it deletes the application's key.
-    Marker(&'a str),
     /// The grant probe's key.
     Probe,
 }
@@ -109,12 +102,7 @@ pub(crate) fn role_of(name: &str) -> Option<KeyRole<'_>> {
                 },
             );
         }
-        if let Some(application) = rest.strip_suffix(MARKER_SUFFIX) {
-            return (!application.is_empty()).then_some(KeyRole::Marker(application));
-        }
-        if !rest.is_empty() {
-            return Some(KeyRole::Application(rest));
-        }
+        return usable_application_id(rest).then_some(KeyRole::Application(rest));
     }
     name.strip_prefix(KEY_PREFIX)
         .filter(|s| !s.is_empty())
@@ -171,11 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn an_application_names_its_key_records_and_marker() {
+    fn an_application_names_its_key_and_records() {
         let names = ApplicationNames::new("a1");
         assert_eq!(names.key, "gravitee-app-a1");
         assert_eq!(names.record("s1"), "gravitee-app-a1.sub-s1");
-        assert_eq!(names.marker(), "gravitee-app-a1.closing");
         assert_eq!(names.subscription_of("gravitee-app-a1.sub-s1"), Some("s1"));
         assert_eq!(names.subscription_of("gravitee-app-a10.sub-s1"), None);
         assert_eq!(names.subscription_of("gravitee-app-a1"), None);
@@ -196,10 +183,8 @@ mod tests {
                 subscription: "s1"
             })
         );
-        assert_eq!(
-            role_of("gravitee-app-a1.closing"),
-            Some(KeyRole::Marker("a1"))
-        );
+        assert_eq!(role_of("gravitee-app-a1.closing"), None, "a former marker");
+        assert_eq!(role_of("gravitee-app-"), None);
         assert_eq!(role_of("gravitee-agent-check"), Some(KeyRole::Probe));
         assert_eq!(role_of("gravitee-"), None);
         assert_eq!(role_of("someone-else"), None);

@@ -1,7 +1,7 @@
 //! One application's objects at AWS, as one `GetApiKeys` (`customerId` =
-//! `gravitee-app-{applicationId}`, which they all carry) lists them: its key (several after a race of replicas), the
-//! records of its live subscriptions, and the markers of UNSUBSCRIBEs deleting its key
-//! ([`ApplicationKeys`]); and the calls that create records and markers.
+//! `gravitee-app-{applicationId}`, which they all carry) lists them: its key (several after a
+//! race of replicas) and the records of its live subscriptions ([`ApplicationKeys`]); and the
+//! call that creates a record.
 //!
 //! A record is a disabled API key, never attached to a usage plan (it opens nothing), created
 //! and deleted in one call each, named for its subscription, with the usage plan and the API in
@@ -34,20 +34,17 @@ pub(super) struct ApplicationKeys {
     pub(super) keys: Vec<FoundKey>,
     /// The records of its subscriptions.
     pub(super) records: Vec<Record>,
-    /// The markers of UNSUBSCRIBEs deleting the key.
-    pub(super) markers: Vec<ListedKey>,
 }
 
 impl ApplicationKeys {
-    /// Sorts one listing of `names.key*`.
+    /// Sorts one listing of `names.key*`; other names are ignored (a disabled
+    /// `gravitee-app-{applicationId}.closing` marker left by a development build of this
+    /// version opens nothing and is no longer read).
     pub(super) fn of(names: &ApplicationNames, listed: Vec<ListedKey>) -> Self {
-        let marker = names.marker();
         let mut out = Self::default();
         for key in listed {
             if key.name == names.key {
                 out.keys.extend(key.found());
-            } else if key.name == marker {
-                out.markers.push(key);
             } else if let Some(subscription) = names.subscription_of(&key.name) {
                 out.records.push(Record {
                     subscription_id: subscription.to_owned(),
@@ -65,7 +62,7 @@ impl ApplicationKeys {
 
     /// Nothing of the application exists.
     pub(super) fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.records.is_empty() && self.markers.is_empty()
+        self.keys.is_empty() && self.records.is_empty()
     }
 
     /// The records of `subscription_id` (two replicas may each have made one).
@@ -98,7 +95,7 @@ impl ApplicationKeys {
 }
 
 impl AwsApiGatewayProvider {
-    /// Lists the application's key, records and markers in `target` (`GetApiKeys`). Needs
+    /// Lists the application's key and records in `target` (`GetApiKeys`). Needs
     /// `apigateway:GET` on `/apikeys`: without it, an error naming the grant.
     pub(super) async fn application_keys(
         &self,
@@ -154,29 +151,6 @@ pub(super) async fn create_record(
     })
 }
 
-/// `CreateApiKey`: the marker an UNSUBSCRIBE holds while it deletes the application's key
-/// (disabled).
-pub(super) async fn create_marker(
-    target: &Target,
-    names: &ApplicationNames,
-) -> Result<FoundKey, ProviderError> {
-    let description = format!(
-        "Federation agent marker (disabled, opens nothing): an UNSUBSCRIBE is deleting key {} \
-         of application {}; it is gone within seconds",
-        names.key, names.application_id
-    );
-    create_key(
-        target,
-        NewKey {
-            name: &names.marker(),
-            description: &description,
-            enabled: false,
-            customer: Some(&names.key),
-        },
-    )
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use federation_core::Secret;
@@ -194,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn one_listing_holds_the_key_the_records_and_the_markers() {
+    fn one_listing_holds_the_key_and_the_records() {
         let names = ApplicationNames::new("a1");
         let keys = ApplicationKeys::of(
             &names,
@@ -217,9 +191,8 @@ mod tests {
                 listed("x", "gravitee-app-a10", None),
             ],
         );
-        assert_eq!(keys.keys.len(), 1);
-        assert_eq!(keys.markers.len(), 1);
-        assert_eq!(keys.records.len(), 3);
+        assert_eq!(keys.keys.len(), 1, "a former marker is not a key");
+        assert_eq!(keys.records.len(), 3, "nor a record");
         assert_eq!(keys.records_of("s1").count(), 1);
         assert!(keys.plan_used("gold", "s2"));
         assert!(
