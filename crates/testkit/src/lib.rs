@@ -10,8 +10,11 @@
 //!   failures and health, and `MemoryFactory` to register it under a type name (feature
 //!   `factory`, on by default: it brings federation-core's `settings`, hence figment; an
 //!   embedder's build turns it off). It passes the contract suite.
+//! - [`dependencies`]: what a package's build links (`cargo tree`), for tests that keep a
+//!   build free of the AWS SDK or of the configuration loader.
 
 pub mod contract;
+pub mod dependencies;
 pub mod memory;
 
 pub use contract::{

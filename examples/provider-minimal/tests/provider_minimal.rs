@@ -16,6 +16,7 @@ use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
 use federation_testkit::contract::{
     CredentialProbe, Fixture, Outcome, Rule, assert_provider_contract,
 };
+use federation_testkit::dependencies::{is_aws_sdk, is_configuration_loader, normal_dependencies};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -135,47 +136,16 @@ async fn the_agent_binary_serves_the_simulator_and_stops_on_good_bye() {
     assert!(status.success(), "{status}");
 }
 
-/// The AWS SDK crates (`aws-config`, `aws-sdk-*`, `aws-smithy-*`, `aws-types`, `aws-runtime`,
-/// `aws-sigv4`, `aws-credential-types`). `aws-lc-rs` and `aws-lc-sys` are not among them: they
-/// are rustls's crypto provider, the agent's one TLS stack.
-fn is_aws_sdk(name: &str) -> bool {
-    name.starts_with("aws-") && !name.starts_with("aws-lc-")
-}
-
-/// `cargo tree` of `package`'s normal dependencies (what its library and binaries link), one
-/// crate name per line; `extra` adds feature flags.
-fn normal_dependencies(package: &str, extra: &[&str]) -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
-        .args(["--format", "{p}", "-p", package])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo tree failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
+/// What `package` links (`cargo tree` of its normal dependencies); `extra` adds feature flags.
+fn linked(package: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--locked"];
+    args.extend_from_slice(extra);
+    normal_dependencies(env!("CARGO_MANIFEST_DIR"), package, &args).unwrap()
 }
 
 #[test]
 fn the_agent_binary_builds_without_the_aws_sdk() {
-    let crates = normal_dependencies("federation-example-provider-minimal", &[]);
+    let crates = linked("federation-example-provider-minimal", &[]);
     // The check sees the agent's own crates, so it would see an AWS SDK crate too.
     assert!(crates.iter().any(|c| c == "federation-app"), "{crates:?}");
     assert!(
@@ -188,17 +158,12 @@ fn the_agent_binary_builds_without_the_aws_sdk() {
 
 #[test]
 fn the_check_recognises_the_aws_sdk() {
-    let crates = normal_dependencies("federation-provider-aws-api-gateway", &[]);
+    let crates = linked("federation-provider-aws-api-gateway", &[]);
     assert!(
         crates.iter().any(|c| c == "aws-sdk-apigateway"),
         "{crates:?}"
     );
     assert!(crates.iter().any(|c| is_aws_sdk(c)));
-}
-
-/// A configuration loader: figment, a YAML parser, the loader crate, its Kubernetes client.
-fn is_loader(name: &str) -> bool {
-    name == "figment" || name.contains("yaml") || name == "federation-config" || name == "reqwest"
 }
 
 /// What a program embedding the connector compiles of this provider: the crate without its
@@ -207,18 +172,21 @@ fn is_loader(name: &str) -> bool {
 #[test]
 fn without_the_factory_the_provider_brings_no_configuration_loader() {
     let package = "federation-example-provider-minimal";
-    let embedded = normal_dependencies(package, &["--no-default-features"]);
+    let embedded = linked(package, &["--no-default-features"]);
     assert!(
         embedded.iter().any(|c| c == "federation-core"),
         "{embedded:?}"
     );
-    let loader: Vec<_> = embedded.iter().filter(|c| is_loader(c)).collect();
+    let loader: Vec<_> = embedded
+        .iter()
+        .filter(|c| is_configuration_loader(c))
+        .collect();
     assert!(
         loader.is_empty(),
         "a loader without the factory: {loader:?}"
     );
     // The factory alone brings figment (federation-core's `settings`), and the check sees it.
-    let factory = normal_dependencies(package, &["--no-default-features", "--features", "factory"]);
+    let factory = linked(package, &["--no-default-features", "--features", "factory"]);
     assert!(factory.iter().any(|c| c == "figment"), "{factory:?}");
     assert!(
         !factory.iter().any(|c| c == "federation-app"),

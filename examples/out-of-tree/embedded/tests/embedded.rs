@@ -5,44 +5,26 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use federation_simulator::{Simulator, SimulatorConfig, SubscribeRequest};
+use federation_testkit::dependencies::{is_configuration_loader, normal_dependencies};
 
-/// `cargo tree` of `package`'s normal dependencies (what it links), one crate name per line.
-fn normal_dependencies(package: &str, extra: &[&str]) -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
-        .args(["--format", "{p}", "-p", package])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A configuration loader: figment, a YAML parser, the agent's loader and its Kubernetes client.
-fn loader(name: &str) -> bool {
-    name == "figment" || name.contains("yaml") || name == "federation-config" || name == "reqwest"
+/// What `package` links (`cargo tree` of its normal dependencies); `extra` adds feature flags.
+fn linked(package: &str, extra: &[&str]) -> Vec<String> {
+    normal_dependencies(env!("CARGO_MANIFEST_DIR"), package, extra).unwrap()
 }
 
 #[test]
 fn the_embedder_compiles_no_configuration_loader() {
-    let crates = normal_dependencies(env!("CARGO_PKG_NAME"), &[]);
+    let crates = linked(env!("CARGO_PKG_NAME"), &[]);
     for needed in ["federation-connector", "federation-provider-acme-gateway"] {
         assert!(
             crates.iter().any(|c| c == needed),
             "{needed} not in {crates:?}"
         );
     }
-    let loader: Vec<_> = crates.iter().filter(|c| loader(c)).collect();
+    let loader: Vec<_> = crates
+        .iter()
+        .filter(|c| is_configuration_loader(c))
+        .collect();
     assert!(
         loader.is_empty(),
         "a configuration loader in the build: {loader:?}"
@@ -51,13 +33,16 @@ fn the_embedder_compiles_no_configuration_loader() {
 
 #[test]
 fn the_provider_factory_brings_figment_and_the_check_sees_it() {
-    let crates = normal_dependencies("federation-provider-acme-gateway", &[]);
+    let crates = linked("federation-provider-acme-gateway", &[]);
     assert!(crates.iter().any(|c| c == "figment"), "{crates:?}");
-    let without = normal_dependencies(
+    let without = linked(
         "federation-provider-acme-gateway",
         &["--no-default-features"],
     );
-    assert!(!without.iter().any(|c| loader(c)), "{without:?}");
+    assert!(
+        !without.iter().any(|c| is_configuration_loader(c)),
+        "{without:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

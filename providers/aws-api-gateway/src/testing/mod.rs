@@ -26,11 +26,13 @@
 //!   `v2:GetApis`, …) and [`CannedAnswer`]s for the calls moto lacks (v2 `ExportApi`).
 //! - [`baseline`]: the provider's former behaviours, for the benchmarks' naive baselines.
 
+mod aws_errors;
 pub mod baseline;
 mod http;
 mod moto;
 mod plan_rules;
 mod proxy;
+mod proxy_v1;
 mod proxy_v2;
 pub mod seed;
 pub mod seed_http;

@@ -17,9 +17,9 @@
 //!   attached twice, to a second usage plan of one API stage, or to more plans than the limit,
 //!   and to a detach of a key not in the plan (`plan_rules.rs`).
 //! - **Counting**: every API Gateway request by operation name (`GetRestApis`, `GetExport`, …;
-//!   v2 calls as `v2:GetApis`, `v2:ExportApi`, …, see `proxy_v2.rs`, which also pages v2 lists
-//!   and holds the canned answers for calls moto lacks),
-//!   and STS requests as `sts:<Action>`.
+//!   v1 names and paging in `proxy_v1.rs`; v2 calls as `v2:GetApis`, `v2:ExportApi`, …, see
+//!   `proxy_v2.rs`, which also pages v2 lists and holds the canned answers for calls moto
+//!   lacks), and STS requests as `sts:<Action>`. AWS's error answers are in `aws_errors.rs`.
 //!
 //! Only API Gateway requests are throttled, paged or denied; STS requests are forwarded as they
 //! are (moto serves both on one port).
@@ -42,10 +42,13 @@ use tokio::task::JoinHandle;
 
 use crate::limiter::TokenBucket;
 
+use super::aws_errors::{access_denied, plain, service_unavailable, too_many_requests};
 use super::http;
 use super::plan_rules;
 pub use super::plan_rules::UsagePlanRules;
-use super::proxy_v2::{CannedAnswer, is_paged_v2, page_v2, v2_operation_name};
+pub use super::proxy_v1::operation_name;
+use super::proxy_v1::{form_value, page};
+use super::proxy_v2::{CannedAnswer, is_paged_v2, page_v2};
 
 /// What the proxy does besides forwarding.
 #[derive(Debug, Clone, Default)]
@@ -307,48 +310,6 @@ fn service_of(request: &Request<Incoming>) -> String {
         .to_owned()
 }
 
-/// The API Gateway operation name of `method path`.
-pub fn operation_name(method: &str, path: &str) -> String {
-    let segments: Vec<&str> = path
-        .split('?')
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
-    let name = match (method, segments.as_slice()) {
-        ("GET", ["restapis"]) => "GetRestApis",
-        ("POST", ["restapis"]) => "CreateRestApi",
-        ("GET", ["restapis", _]) => "GetRestApi",
-        ("DELETE", ["restapis", _]) => "DeleteRestApi",
-        ("GET", ["restapis", _, "stages"]) => "GetStages",
-        ("POST", ["restapis", _, "stages"]) => "CreateStage",
-        ("GET", ["restapis", _, "stages", _]) => "GetStage",
-        ("GET", ["restapis", _, "stages", _, "exports", _]) => "GetExport",
-        ("GET", ["restapis", _, "resources"]) => "GetResources",
-        ("POST", ["restapis", _, "deployments"]) => "CreateDeployment",
-        ("PUT", ["restapis", _, "resources", _, "methods", _]) => "PutMethod",
-        ("PUT", ["restapis", _, "resources", _, "methods", _, "integration"]) => "PutIntegration",
-        ("GET", ["usageplans"]) => "GetUsagePlans",
-        ("POST", ["usageplans"]) => "CreateUsagePlan",
-        ("GET", ["usageplans", _]) => "GetUsagePlan",
-        ("PATCH", ["usageplans", _]) => "UpdateUsagePlan",
-        ("GET", ["usageplans", _, "keys"]) => "GetUsagePlanKeys",
-        ("POST", ["usageplans", _, "keys"]) => "CreateUsagePlanKey",
-        ("DELETE", ["usageplans", _, "keys", _]) => "DeleteUsagePlanKey",
-        ("GET", ["apikeys"]) => "GetApiKeys",
-        ("POST", ["apikeys"]) => "CreateApiKey",
-        ("GET", ["apikeys", _]) => "GetApiKey",
-        ("PATCH", ["apikeys", _]) => "UpdateApiKey",
-        ("DELETE", ["apikeys", _]) => "DeleteApiKey",
-        _ => {
-            return v2_operation_name(method, &segments)
-                .map_or_else(|| format!("{method} {path}"), str::to_owned);
-        }
-    };
-    name.to_owned()
-}
-
 fn bump(map: &Mutex<BTreeMap<String, u64>>, operation: &str) {
     *lock(map).entry(operation.to_owned()).or_default() += 1;
 }
@@ -522,129 +483,4 @@ async fn missing_stage(
     }
     let (parts, body) = response.into_parts();
     relayed(&parts, body).ok()
-}
-
-/// Cuts `{"item": [...]}` at the request's `position` (our token: `p<offset>`).
-fn page(body: &Bytes, path_and_query: &str, page_size: usize) -> Option<Bytes> {
-    let mut json: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let items = json.get("item")?.as_array()?.clone();
-    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
-    let param = |key: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.to_owned())
-    };
-    let offset: usize = param("position")
-        .and_then(|p| p.strip_prefix('p').and_then(|n| n.parse().ok()))
-        .unwrap_or(0);
-    let limit: usize = param("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(25)
-        .min(page_size)
-        .max(1);
-    let end = (offset + limit).min(items.len());
-    let slice = items.get(offset.min(items.len())..end)?.to_vec();
-    let object = json.as_object_mut()?;
-    object.insert("item".to_owned(), serde_json::Value::Array(slice));
-    if end < items.len() {
-        object.insert("position".to_owned(), format!("p{end}").into());
-    } else {
-        object.remove("position");
-    }
-    serde_json::to_vec(&json).ok().map(Bytes::from)
-}
-
-fn form_value(body: &[u8], key: &str) -> Option<String> {
-    std::str::from_utf8(body)
-        .ok()?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn too_many_requests(retry_after: &str) -> Response<Full<Bytes>> {
-    let body = Bytes::from_static(br#"{"message":"Too Many Requests"}"#);
-    Response::builder()
-        .status(StatusCode::TOO_MANY_REQUESTS)
-        .header("content-type", "application/json")
-        .header(
-            "x-amzn-ErrorType",
-            "TooManyRequestsException:http://internal.amazon.com/coral/com.amazonaws.backplane.controlplane/",
-        )
-        .header("Retry-After", retry_after)
-        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000429")
-        .header("content-length", body.len())
-        .body(Full::new(body))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-fn service_unavailable() -> Response<Full<Bytes>> {
-    let body = Bytes::from_static(br#"{"message":"Service Unavailable"}"#);
-    Response::builder()
-        .status(StatusCode::SERVICE_UNAVAILABLE)
-        .header("content-type", "application/json")
-        .header("x-amzn-ErrorType", "ServiceUnavailableException")
-        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000503")
-        .header("content-length", body.len())
-        .body(Full::new(body))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-fn access_denied(operation: &str, method: &str, path: &str) -> Response<Full<Bytes>> {
-    let path = path.split('?').next().unwrap_or(path);
-    let body = serde_json::json!({
-        "Message": format!(
-            "User: arn:aws:iam::123456789012:user/test is not authorized to perform: \
-             apigateway:{method} on resource: arn:aws:apigateway:us-east-1::{path} ({operation})"
-        )
-    })
-    .to_string();
-    Response::builder()
-        .status(StatusCode::FORBIDDEN)
-        .header("content-type", "application/json")
-        .header("x-amzn-ErrorType", "AccessDeniedException")
-        .header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000403")
-        .header("content-length", body.len())
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
-    *response.status_mut() = status;
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_names() {
-        assert_eq!(operation_name("GET", "/restapis?limit=500"), "GetRestApis");
-        assert_eq!(
-            operation_name("GET", "/restapis/a1/stages/prod/exports/oas30?x=1"),
-            "GetExport"
-        );
-        assert_eq!(
-            operation_name("POST", "/usageplans/u1/keys"),
-            "CreateUsagePlanKey"
-        );
-        assert_eq!(operation_name("DELETE", "/apikeys/k1"), "DeleteApiKey");
-        assert_eq!(operation_name("GET", "/domainnames"), "GET /domainnames");
-    }
-
-    #[test]
-    fn pages_follow_position_tokens() {
-        let body = Bytes::from(r#"{"item":[1,2,3,4,5]}"#);
-        let first = page(&body, "/restapis?limit=500", 2).unwrap();
-        assert_eq!(&first[..], br#"{"item":[1,2],"position":"p2"}"#);
-        let last = page(&body, "/restapis?limit=500&position=p4", 2).unwrap();
-        assert_eq!(&last[..], br#"{"item":[5]}"#);
-        let by_limit = page(&body, "/restapis?limit=1&position=p1", 2).unwrap();
-        assert_eq!(&by_limit[..], br#"{"item":[2],"position":"p2"}"#);
-    }
 }
