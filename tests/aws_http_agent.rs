@@ -12,6 +12,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::aws_agent::{SeedAgent, spawn_logging_to};
 use federation_core::SubscriptionType;
 use federation_provider_aws_api_gateway::testing::seed_http::{self, HttpApiSpec};
 use federation_provider_aws_api_gateway::testing::{self, seed};
@@ -22,43 +23,20 @@ const WAIT: Duration = Duration::from_secs(60);
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE";
 
 fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
-    let log = std::fs::File::create(log).unwrap();
-    common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .env("AWS_ENDPOINT_URL", moto)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .env("gravitee_integration_connector_ws_endpoints_0", endpoint)
-        .env(
-            "gravitee_integration_connector_ws_headers_0_name",
-            "Authorization",
-        )
-        .env(
-            "gravitee_integration_connector_ws_headers_0_value",
-            format!("bearer {TOKEN}"),
-        )
-        .env("gravitee_integration_providers_0_type", "aws-api-gateway")
-        .env("gravitee_integration_providers_0_integrationId", "aws-int")
-        .env(
-            "gravitee_integration_providers_0_configuration_accessKeyId",
-            "AKIAE2ETEST",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_secretAccessKey",
-            "e2e-secret",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_region",
-            "us-east-1",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_apiTypes",
-            "REST,HTTP",
-        )
-        .env("gravitee_services_core_http_port", "0")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let agent = SeedAgent {
+        aws: moto,
+        controller: endpoint,
+        token: TOKEN,
+        integration_id: "aws-int",
+        access_key_id: "AKIAE2ETEST",
+        secret_access_key: "e2e-secret",
+    };
+    let mut command = agent.command();
+    command.env(
+        "gravitee_integration_providers_0_configuration_apiTypes",
+        "REST,HTTP",
+    );
+    spawn_logging_to(&mut command, log)
 }
 
 #[tokio::test]

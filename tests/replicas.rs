@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::aws_agent::{SeedAgent, spawn_logging_to};
 use federation_core::{Subscription, SubscriptionResult, SubscriptionType};
 use federation_protocol::payload::{SubscribePayload, UnsubscribePayload};
 use federation_protocol::{Command as WireCommand, CommandPayload, Reply, ReplyPayload};
@@ -28,48 +29,21 @@ const SUBSCRIPTIONS: usize = 20;
 const WAIT: Duration = Duration::from_secs(60);
 
 fn spawn_agent(moto: &str, endpoint: &str, log: &std::path::Path) -> Child {
-    let log = std::fs::File::create(log).unwrap();
-    common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .env("AWS_ENDPOINT_URL", moto)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .env("gravitee_integration_connector_ws_endpoints_0", endpoint)
-        .env(
-            "gravitee_integration_connector_ws_headers_0_name",
-            "Authorization",
-        )
-        .env(
-            "gravitee_integration_connector_ws_headers_0_value",
-            format!("bearer {TOKEN}"),
-        )
-        .env("gravitee_integration_providers_0_type", "aws-api-gateway")
-        .env(
-            "gravitee_integration_providers_0_integrationId",
-            INTEGRATION,
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_accessKeyId",
-            "AKIAREPLICAS",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_secretAccessKey",
-            "replicas-secret-not-used-by-moto",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_region",
-            "us-east-1",
-        )
-        // A key per subscription: what this test is about.
-        .env(
-            "gravitee_integration_providers_0_configuration_apiKeyScope",
-            "subscription",
-        )
-        // Each replica its own management port (0: any free one).
-        .env("gravitee_services_core_http_port", "0")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let agent = SeedAgent {
+        aws: moto,
+        controller: endpoint,
+        token: TOKEN,
+        integration_id: INTEGRATION,
+        access_key_id: "AKIAREPLICAS",
+        secret_access_key: "replicas-secret-not-used-by-moto",
+    };
+    let mut command = agent.command();
+    // A key per subscription: what this test is about.
+    command.env(
+        "gravitee_integration_providers_0_configuration_apiKeyScope",
+        "subscription",
+    );
+    spawn_logging_to(&mut command, log)
 }
 
 fn subscription(id: &str, plan_id: &str) -> Subscription {

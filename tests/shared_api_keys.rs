@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::aws_agent::{SeedAgent, spawn_logging_to};
 use federation_core::{Secret, Subscription, SubscriptionResult, SubscriptionType};
 use federation_protocol::payload::{SubscribePayload, UnsubscribePayload};
 use federation_protocol::{Command as WireCommand, CommandPayload, Reply, ReplyPayload};
@@ -31,42 +32,15 @@ const APPLICATION: &str = "app-shop";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn spawn_agent(aws: &str, endpoint: &str, log: &std::path::Path) -> Child {
-    let log = std::fs::File::create(log).unwrap();
-    common::agent_command(env!("CARGO_BIN_EXE_federation-agent-aws-api-gateway"))
-        .env("AWS_ENDPOINT_URL", aws)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .env("gravitee_integration_connector_ws_endpoints_0", endpoint)
-        .env(
-            "gravitee_integration_connector_ws_headers_0_name",
-            "Authorization",
-        )
-        .env(
-            "gravitee_integration_connector_ws_headers_0_value",
-            format!("bearer {TOKEN}"),
-        )
-        .env("gravitee_integration_providers_0_type", "aws-api-gateway")
-        .env(
-            "gravitee_integration_providers_0_integrationId",
-            INTEGRATION,
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_accessKeyId",
-            "AKIASHAREDKEYS",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_secretAccessKey",
-            "shared-keys-secret-not-used-by-moto",
-        )
-        .env(
-            "gravitee_integration_providers_0_configuration_region",
-            "us-east-1",
-        )
-        .env("gravitee_services_core_http_port", "0")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let agent = SeedAgent {
+        aws,
+        controller: endpoint,
+        token: TOKEN,
+        integration_id: INTEGRATION,
+        access_key_id: "AKIASHAREDKEYS",
+        secret_access_key: "shared-keys-secret-not-used-by-moto",
+    };
+    spawn_logging_to(&mut agent.command(), log)
 }
 
 fn stop(agent: Child) {

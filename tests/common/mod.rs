@@ -1,9 +1,11 @@
-//! What the end-to-end tests share: how they start an agent binary.
+//! What the end-to-end tests share: how they start an agent binary (`aws_agent.rs`: the AWS
+//! agent as the seed configures it) and the simulator's (`simulator.rs`).
 
 #![allow(dead_code)]
 
 use std::process::Command;
 
+pub(crate) mod aws_agent;
 pub(crate) mod simulator;
 
 /// `integration.connector.ingest.startDelayMs` of every agent the tests start. The default, 3 s,
