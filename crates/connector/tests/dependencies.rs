@@ -1,6 +1,8 @@
 //! An embedder's build: the connector's normal dependencies hold no configuration loader (no
 //! figment, no YAML parser) and no Kubernetes client (no reqwest).
 
+#![allow(clippy::unwrap_used)]
+
 use federation_testkit::dependencies::{is_configuration_loader, normal_dependencies};
 
 fn normal_dependencies_of(package: &str) -> Vec<String> {

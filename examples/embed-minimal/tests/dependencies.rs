@@ -3,6 +3,8 @@
 //! no configuration loader (figment, a YAML parser, `federation-config`) and no Kubernetes
 //! client (reqwest).
 
+#![allow(clippy::unwrap_used)]
+
 use federation_testkit::dependencies::{is_configuration_loader, normal_dependencies};
 
 /// This package's normal dependencies (what the program links); `extra` adds feature flags.
