@@ -104,14 +104,6 @@ async fn wait_exit(mut child: Child) -> (Option<i32>, String) {
     }
 }
 
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test]
 async fn sigterm_closes_with_1000_and_exits_0() {
     let sim = simulator(&[("int-files", "openapi-files")]).await;
@@ -124,7 +116,7 @@ async fn sigterm_closes_with_1000_and_exits_0() {
     .unwrap();
     sim.wait_connected("int-files", WAIT).await.unwrap();
     assert_eq!(sim.discover("int-files").await.unwrap().apis.len(), 4);
-    sigterm(&child);
+    common::sigterm(&child);
     let (code, stderr) = wait_exit(child).await;
     assert_eq!(code, Some(0), "{stderr}");
     sim.wait_for_event(WAIT, |e| {
@@ -226,7 +218,7 @@ async fn two_providers_in_one_process_each_say_hello() {
     assert_eq!(hellos.len(), 2, "{hellos:?}");
     assert!(hellos.contains(&("int-a".into(), Some("openapi-files".into()))));
     assert!(hellos.contains(&("int-b".into(), Some("aws-api-gateway".into()))));
-    sigterm(&child);
+    common::sigterm(&child);
     let (code, stderr) = wait_exit(child).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("not-a-real-secret"));
@@ -331,7 +323,7 @@ async fn a_rejected_hello_stops_only_its_integration_and_shows_on_health() {
     assert!(body.contains(expected), "{body}");
     assert!(body.contains(r#""integrationId":"int-a""#), "{body}");
 
-    sigterm(&child);
+    common::sigterm(&child);
     let (code, stderr) = wait_exit(child).await;
     assert_eq!(
         code,

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use common::aws_agent::{SeedAgent, spawn_logging_to};
@@ -130,12 +130,7 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
         "the key is detached from the usage plan"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &agent.id().to_string()])
-        .status()
-        .unwrap();
-    let output = agent.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    common::stop_cleanly(agent);
     sim.wait_for_event(WAIT, |e| {
         matches!(
             e,

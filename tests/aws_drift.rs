@@ -105,15 +105,6 @@ fn spawn_agent(env: &[(&'static str, String)], log: &Path) -> Child {
         .unwrap()
 }
 
-fn stop(agent: Child) {
-    Command::new("kill")
-        .args(["-TERM", &agent.id().to_string()])
-        .status()
-        .unwrap();
-    let output = agent.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
-}
-
 /// `GET path` on the management service: the body.
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -349,7 +340,7 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
         assert!(metrics.contains(&line), "missing `{line}` in\n{metrics}");
     }
 
-    stop(agent);
+    common::stop_cleanly(agent);
     let log = std::fs::read_to_string(&log_path).unwrap();
     let summary: Vec<&str> = log
         .lines()
@@ -397,7 +388,7 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
         items(&drift_report(port, "discover", start).await),
         expected
     );
-    stop(agent);
+    common::stop_cleanly(agent);
 
     // A corrupt state file is reported and ignored: the agent runs, starts fresh, rewrites it.
     std::fs::write(&state, b"{\"version\": 1, \"integrations\": [oops").unwrap();
@@ -431,7 +422,7 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     assert!(apis["shop:y"].is_object());
     assert!(apis["pets:a"].is_null());
     assert!(apis["pets:b"].is_null());
-    stop(agent);
+    common::stop_cleanly(agent);
 }
 
 /// The `drift` command with the provider's settings only (it never contacts the controller):
@@ -621,5 +612,5 @@ async fn connected_and_idle_the_agent_makes_no_aws_call() {
         std::collections::BTreeMap::new(),
         "AWS calls while idle ({HEALTH_CHECKS} HEALTH_CHECKs)"
     );
-    stop(agent);
+    common::stop_cleanly(agent);
 }

@@ -196,12 +196,7 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
         "{metrics}"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &agent.id().to_string()])
-        .status()
-        .unwrap();
-    let output = agent.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    common::stop_cleanly(agent);
     let log = std::fs::read_to_string(&log_path).unwrap();
     let line = |api: &str| -> &str {
         log.lines()

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use common::aws_agent::{SeedAgent, spawn_logging_to};
@@ -140,12 +140,7 @@ async fn the_agent_serves_an_http_api_with_oauth_subscriptions() {
     let tags = seed_http::api_tags(&v2, &orders.id).await;
     assert!(tags.keys().all(|k| !k.starts_with("gravitee:")), "{tags:?}");
 
-    Command::new("kill")
-        .args(["-TERM", &agent.id().to_string()])
-        .status()
-        .unwrap();
-    let output = agent.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    common::stop_cleanly(agent);
     sim.wait_for_event(WAIT, |e| {
         matches!(
             e,

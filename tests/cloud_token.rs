@@ -89,11 +89,7 @@ async fn wait_exit(mut child: Child) -> (Option<i32>, String) {
 }
 
 async fn stop(child: Child) -> String {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(&child);
     let (code, output) = wait_exit(child).await;
     assert_eq!(code, Some(0), "{output}");
     output

@@ -12,7 +12,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use common::aws_agent::{SeedAgent, spawn_logging_to};
@@ -213,12 +213,8 @@ async fn two_replicas_given_the_same_subscriptions_at_once_keep_one_key_each() {
         "keys left after UNSUBSCRIBE"
     );
 
-    for mut agent in agents {
-        Command::new("kill")
-            .args(["-TERM", &agent.id().to_string()])
-            .status()
-            .unwrap();
-        assert_eq!(agent.wait().unwrap().code(), Some(0));
+    for agent in agents {
+        common::stop_cleanly(agent);
     }
     let mut lost = 0;
     for log in &logs {

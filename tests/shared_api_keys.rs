@@ -16,7 +16,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use common::aws_agent::{SeedAgent, spawn_logging_to};
@@ -41,15 +41,6 @@ fn spawn_agent(aws: &str, endpoint: &str, log: &std::path::Path) -> Child {
         secret_access_key: "shared-keys-secret-not-used-by-moto",
     };
     spawn_logging_to(&mut agent.command(), log)
-}
-
-fn stop(agent: Child) {
-    let mut agent = agent;
-    Command::new("kill")
-        .args(["-TERM", &agent.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(agent.wait().unwrap().code(), Some(0));
 }
 
 /// API A (`shopa:prod`) in Gold, API B (`shopb:prod`) in Free; moto behind the proxy.
@@ -258,7 +249,7 @@ async fn in_shared_mode_the_key_shown_opens_both_apis_and_closing_removes_plan_b
         "the key the portal shows opens API A again"
     );
 
-    stop(agent);
+    common::stop_cleanly(agent);
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("HELLO accepted"));
     assert!(!log.contains(&key), "the key value in the agent's log");
@@ -390,7 +381,7 @@ async fn two_replicas_given_every_command_at_once_keep_one_key_for_the_applicati
     idle_key(&aws, &key_id, &key).await;
 
     for agent in agents {
-        stop(agent);
+        common::stop_cleanly(agent);
     }
     for log in &logs {
         let text = std::fs::read_to_string(log).unwrap();

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::process::{Child, Command};
 
 pub(crate) mod aws_agent;
 pub(crate) mod simulator;
@@ -26,4 +26,24 @@ pub(crate) fn agent_command(binary: &str) -> Command {
             INGEST_START_DELAY_MS,
         );
     command
+}
+
+/// Sends SIGTERM to `child`, as Kubernetes and `docker stop` do.
+pub(crate) fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM {}: {status}", child.id());
+}
+
+/// Stops `agent` with SIGTERM and waits for it: it must exit 0 (a clean shutdown).
+pub(crate) fn stop_cleanly(mut agent: Child) {
+    sigterm(&agent);
+    let status = agent.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the agent's exit after SIGTERM: {status}"
+    );
 }
