@@ -38,7 +38,7 @@ fn the_demo_script_runs_discover_ingest_subscribe_and_unsubscribe_and_stops_clea
         "[demo] agent connected (HELLO accepted).",
         "[demo] DISCOVER: 4 APIs",
         "[demo] START_INGEST + INGEST: 4 APIs",
-        "[demo] UNSUBSCRIBE: key revoked.",
+        "[demo] UNSUBSCRIBE: subscription closed, its access revoked.",
         "== agent stopped cleanly",
         // The HTTP API next to the REST ones, and an OAuth subscription to it.
         "Orders v2",

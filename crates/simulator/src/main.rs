@@ -292,7 +292,7 @@ async fn demo(simulator: &Simulator, integration: &str, wait: Duration) -> Resul
         .unsubscribe(integration, &subscription_id)
         .await
         .map_err(|e| e.to_string())?;
-    println!("[demo] UNSUBSCRIBE: key revoked.");
+    println!("[demo] UNSUBSCRIBE: subscription closed, its access revoked.");
     println!("[demo] done.");
     Ok(())
 }
