@@ -56,13 +56,7 @@ pub(super) async fn refusal(
     path: &str,
     body: &Bytes,
 ) -> Option<Response<Full<Bytes>>> {
-    let segments: Vec<&str> = path
-        .split('?')
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments = super::proxy_v1::path_segments(path);
     let read = |path: String| read_json(upstream, parts, path);
     match (operation, segments.as_slice()) {
         ("CreateUsagePlanKey", ["usageplans", plan, "keys"]) => {

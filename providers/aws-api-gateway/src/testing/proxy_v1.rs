@@ -8,13 +8,7 @@ use super::proxy_v2::v2_operation_name;
 
 /// The API Gateway operation name of `method path`.
 pub fn operation_name(method: &str, path: &str) -> String {
-    let segments: Vec<&str> = path
-        .split('?')
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments = path_segments(path);
     let name = match (method, segments.as_slice()) {
         ("GET", ["restapis"]) => "GetRestApis",
         ("POST", ["restapis"]) => "CreateRestApi",
@@ -46,6 +40,13 @@ pub fn operation_name(method: &str, path: &str) -> String {
         }
     };
     name.to_owned()
+}
+
+/// The segments of a request path, its query left out: `/restapis/a1/stages?x=1` gives
+/// `["restapis", "a1", "stages"]`.
+pub(super) fn path_segments(path: &str) -> Vec<&str> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
 /// Cuts `{"item": [...]}` at the request's `position` (our token: `p<offset>`).
@@ -107,6 +108,15 @@ mod tests {
         );
         assert_eq!(operation_name("DELETE", "/apikeys/k1"), "DeleteApiKey");
         assert_eq!(operation_name("GET", "/domainnames"), "GET /domainnames");
+    }
+
+    #[test]
+    fn path_segments_leave_the_query_and_empty_parts_out() {
+        assert_eq!(
+            path_segments("/restapis/a1//stages?limit=5&x=/y"),
+            ["restapis", "a1", "stages"]
+        );
+        assert!(path_segments("/?a=b").is_empty());
     }
 
     #[test]

@@ -135,8 +135,7 @@ mod tests {
     #[test]
     fn v2_operations_are_named_apart_from_v1() {
         let name = |method: &str, path: &str| {
-            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-            v2_operation_name(method, &segments)
+            v2_operation_name(method, &super::super::proxy_v1::path_segments(path))
         };
         assert_eq!(name("GET", "/v2/apis"), Some("v2:GetApis"));
         assert_eq!(name("GET", "/v2/apis/h1/stages"), Some("v2:GetStages"));
