@@ -1,8 +1,9 @@
 //! Trying an agent against the simulator builds no AWS SDK: this package (library and
-//! `federation-controller-simulator` binary) depends on no `aws-*` SDK crate. `aws-lc-rs` and
-//! `aws-lc-sys` are not among them: they are rustls's crypto provider, the one TLS stack.
+//! `federation-controller-simulator` binary) depends on no `aws-*` SDK crate, nor on a
+//! configuration loader (figment). `aws-lc-rs` and `aws-lc-sys` are not AWS SDK crates: they
+//! are rustls's crypto provider, the one TLS stack.
 
-use federation_testkit::dependencies::{is_aws_sdk, normal_dependencies};
+use federation_testkit::dependencies::{is_aws_sdk, is_configuration_loader, normal_dependencies};
 
 #[test]
 fn the_simulator_builds_no_aws_sdk_crate() {
@@ -14,5 +15,13 @@ fn the_simulator_builds_no_aws_sdk_crate() {
     assert!(
         aws.is_empty(),
         "AWS SDK crates in the simulator's build: {aws:?}"
+    );
+    let loader: Vec<_> = crates
+        .iter()
+        .filter(|c| is_configuration_loader(c))
+        .collect();
+    assert!(
+        loader.is_empty(),
+        "a configuration loader in the simulator's build: {loader:?}"
     );
 }
