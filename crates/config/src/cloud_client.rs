@@ -20,7 +20,7 @@ pub(crate) fn apply(
     config: &mut AgentConfig,
     origins: &Origins,
 ) -> Result<Vec<String>, ConfigError> {
-    let is_set = |key: &str| origins.keys().any(|k| k == key);
+    let is_set = |key: &str| origins.of(key).is_some();
     let any_under = |prefix: &str| origins.keys().any(|k| k.starts_with(prefix));
     let mut applied = Vec::new();
     // `cloud.client.<sub>` set and `integration.connector.ws.<sub>` not set.

@@ -121,17 +121,12 @@ async fn collect_until(
         });
     }
     match (&mut work).await {
-        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => {
-            // Anything it reported after its last API.
-            while let Ok(skip) = skips.try_recv() {
-                skipped.push(skip);
-            }
-            Ok(Collected {
-                apis,
-                partial,
-                skipped,
-            })
-        }
+        // The sink is gone (`rx` ended), so every skip it reported was drained above.
+        Ok(Ok(())) | Ok(Err(ProviderError::Cancelled)) => Ok(Collected {
+            apis,
+            partial,
+            skipped,
+        }),
         Ok(Err(error)) => Err(error),
         Err(join) => Err(ProviderError::backend(format!(
             "the provider's discovery task failed: {join}"
@@ -357,7 +352,7 @@ async fn subscribe(
         let provider = &ctx.provider;
         provider
             .capabilities()
-            .check(provider.provider_type(), subscription)?;
+            .check(&ctx.provider_type, subscription)?;
         provider.subscribe(api_id, subscription).await
     }
     .await;

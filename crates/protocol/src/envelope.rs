@@ -109,15 +109,52 @@ impl<'a> Envelope<'a> {
 /// while no `;;` can reach an old controller's envelope splitter.
 pub fn escape_semicolons(json: String) -> String {
     if json.contains(';') {
-        json.replace(';', "\\u003b")
+        json.replace(';', ESCAPED_SEMICOLON)
     } else {
         json
     }
 }
 
+/// What [`escape_semicolons`] writes for each `;`.
+const ESCAPED_SEMICOLON: &str = "\\u003b";
+
+/// The length of `value`'s JSON once [`escape_semicolons`] has escaped it: what it adds to an
+/// encoded message. Counted while serialising, without keeping the JSON.
+pub fn escaped_json_len<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<usize, serde_json::Error> {
+    /// Counts the bytes written, each `;` as its escape.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let semicolons = buf.iter().filter(|b| **b == b';').count();
+            self.0 += buf.len() + semicolons * (ESCAPED_SEMICOLON.len() - 1);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value)?;
+    Ok(counter.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_escaped_length_is_the_length_of_the_escaped_json() {
+        for value in [
+            serde_json::json!({"a": "application/json;charset=UTF-8", "b": [";;", 1]}),
+            serde_json::json!("no semicolon"),
+            serde_json::json!(null),
+        ] {
+            let escaped = escape_semicolons(serde_json::to_string(&value).unwrap());
+            assert_eq!(escaped_json_len(&value).unwrap(), escaped.len(), "{value}");
+        }
+    }
 
     #[test]
     fn parses_the_three_fields() {
