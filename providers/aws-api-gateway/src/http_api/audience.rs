@@ -56,6 +56,7 @@ use super::reads::{get_api, get_authorizer, get_routes, get_stages, tag_api, unt
 use super::routing::target_of;
 use crate::error::AwsError;
 use crate::provider::AwsApiGatewayProvider;
+use crate::subscription::with_target;
 use crate::target::Target;
 
 /// Reply metadata: the HTTP API id.
@@ -68,10 +69,6 @@ pub(crate) const META_AUTHORIZER: &str = "authorizerId";
 pub(crate) const META_CLIENT: &str = "clientId";
 /// Reply metadata: `added` (the agent added the entry) or `kept` (it was there before).
 pub(crate) const META_ENTRY: &str = "audienceEntry";
-/// Reply metadata: the region (and, in multi-account mode, `account` and `roleArn`).
-pub(crate) const META_REGION: &str = "region";
-const META_ACCOUNT: &str = "account";
-const META_ROLE: &str = "roleArn";
 
 /// The process's locks, one per authorizer (`{target}/{api}/{authorizer}`).
 #[derive(Debug, Default)]
@@ -238,7 +235,7 @@ impl AwsApiGatewayProvider {
             reconcile(
                 target,
                 http_api_id,
-                &authorizer,
+                authorizer_id,
                 client_id,
                 subscription_id,
                 Intent::Present,
@@ -266,19 +263,16 @@ impl AwsApiGatewayProvider {
         {
             // The same subscription once named another entry (a changed plan or client id):
             // that entry loses this subscription's claim.
-            if let Ok(old_authorizer) =
-                get_authorizer(target, http_api_id, &old.authorizer_id).await
-            {
-                let _ = reconcile(
-                    target,
-                    http_api_id,
-                    &old_authorizer,
-                    &old.client_id,
-                    subscription_id,
-                    Intent::ReleaseBy,
-                )
-                .await;
-            }
+            // Best effort: an authorizer gone since has no entry left to release.
+            let _ = reconcile(
+                target,
+                http_api_id,
+                &old.authorizer_id,
+                &old.client_id,
+                subscription_id,
+                Intent::ReleaseBy,
+            )
+            .await;
         }
         tracing::info!(
             subscription = subscription_id,
@@ -290,20 +284,14 @@ impl AwsApiGatewayProvider {
             changed,
             "OAuth client id in the JWT authorizer's audience."
         );
-        let mut result = SubscriptionResult::new(subscription_id)
+        let result = SubscriptionResult::new(subscription_id)
             .with_metadata(META_HTTP_API, http_api_id)
             .with_metadata(META_STAGE, stage)
             .with_metadata(META_AUTHORIZER, authorizer_id)
             .with_metadata(META_CLIENT, client_id)
-            .with_metadata(META_ENTRY, if kept { "kept" } else { "added" })
-            .with_metadata(META_REGION, &target.region);
-        if let Some(account) = &target.account {
-            result = result.with_metadata(META_ACCOUNT, account);
-        }
-        if let Some(role) = &target.role_arn {
-            result = result.with_metadata(META_ROLE, role);
-        }
-        Ok(result)
+            .with_metadata(META_ENTRY, if kept { "kept" } else { "added" });
+        // `region`, and `account` / `roleArn` in multi-account mode, as for API keys.
+        Ok(with_target(result, target))
     }
 
     /// `UNSUBSCRIBE` of an OAUTH subscription to an HTTP API stage.
@@ -378,26 +366,21 @@ impl AwsApiGatewayProvider {
         if !kept {
             let held = self.audiences.of(target, http_api_id, &authorizer_id);
             let _guard = held.lock().await;
-            match get_authorizer(target, http_api_id, &authorizer_id).await {
-                Ok(authorizer) => {
-                    reconcile(
-                        target,
-                        http_api_id,
-                        &authorizer,
-                        &client_id,
-                        subscription_id,
-                        Intent::ReleaseBy,
-                    )
-                    .await?;
-                }
-                Err(err) if err.is_not_found() => {
-                    tracing::info!(
-                        subscription = subscription_id,
-                        "Authorizer {authorizer_id} of HTTP API {http_api_id} is gone: nothing to \
-                         remove from its audience."
-                    );
-                }
-                Err(err) => return Err(err.into()),
+            let settled = reconcile(
+                target,
+                http_api_id,
+                &authorizer_id,
+                &client_id,
+                subscription_id,
+                Intent::ReleaseBy,
+            )
+            .await?;
+            if settled == Settled::AuthorizerGone {
+                tracing::info!(
+                    subscription = subscription_id,
+                    "Authorizer {authorizer_id} of HTTP API {http_api_id} is gone: nothing to \
+                     remove from its audience."
+                );
             }
         }
         if own.is_some() {

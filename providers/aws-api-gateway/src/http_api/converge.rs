@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use federation_core::ProviderError;
 
-use super::mapping::Authorizer;
 use super::markers::markers_of;
 use super::reads::{get_api, get_authorizer, set_audience};
 use crate::target::Target;
@@ -50,12 +49,14 @@ fn settle_delay(cycle: Duration) -> Duration {
     base + MIN_SETTLE.mul_f64(fastrand::f64() * 0.5)
 }
 
-/// Makes the audience of `authorizer` hold `client_id` as the markers say it should, and
-/// returns once a read made after the settle delay confirms it (see the module's docs).
+/// Makes the audience of authorizer `authorizer_id` hold `client_id` as the markers say it
+/// should, and returns once a read made after the settle delay confirms it (see the module's
+/// docs). Its first read also tells a deleted authorizer ([`Settled::AuthorizerGone`]), so a
+/// caller need not read the authorizer first.
 pub(super) async fn reconcile(
     target: &Target,
     api_id: &str,
-    authorizer: &Authorizer,
+    authorizer_id: &str,
     client_id: &str,
     own_subscription: &str,
     intent: Intent,
@@ -65,7 +66,7 @@ pub(super) async fn reconcile(
     let mut settle = MIN_SETTLE;
     for round in 0..MAX_ROUNDS {
         let started = Instant::now();
-        let current = match get_authorizer(target, api_id, &authorizer.id).await {
+        let current = match get_authorizer(target, api_id, authorizer_id).await {
             Ok(current) => current,
             Err(err) if err.is_not_found() => return Ok(Settled::AuthorizerGone),
             Err(err) => return Err(err.into()),
@@ -76,7 +77,7 @@ pub(super) async fn reconcile(
                 let api = get_api(target, api_id).await?;
                 markers_of(&api.markers).iter().any(|m| {
                     m.subscription_id != own_subscription
-                        && m.authorizer_id == authorizer.id
+                        && m.authorizer_id == authorizer_id
                         && m.client_id == client_id
                 })
             }
@@ -99,16 +100,15 @@ pub(super) async fn reconcile(
         if wanted {
             if audience.len() >= MAX_AUDIENCE {
                 return Err(ProviderError::backend(format!(
-                    "the audience of JWT authorizer {} of HTTP API {api_id} is full (AWS allows \
-                     {MAX_AUDIENCE} entries); client id {client_id} was not added",
-                    authorizer.id
+                    "the audience of JWT authorizer {authorizer_id} of HTTP API {api_id} is full \
+                     (AWS allows {MAX_AUDIENCE} entries); client id {client_id} was not added"
                 )));
             }
             audience.push(client_id.to_owned());
         }
         tracing::debug!(
             api_id,
-            authorizer_id = %authorizer.id,
+            authorizer_id,
             client_id,
             round,
             add = wanted,
@@ -121,10 +121,9 @@ pub(super) async fn reconcile(
         tokio::time::sleep(settle).await;
     }
     Err(ProviderError::backend(format!(
-        "the audience of JWT authorizer {} of HTTP API {api_id} kept changing under the agent \
-         for {MAX_ROUNDS} rounds (another tool, or many subscriptions at once): client id \
-         {client_id} may not be {}; retry",
-        authorizer.id,
+        "the audience of JWT authorizer {authorizer_id} of HTTP API {api_id} kept changing under \
+         the agent for {MAX_ROUNDS} rounds (another tool, or many subscriptions at once): client \
+         id {client_id} may not be {}; retry",
         match intent {
             Intent::Present => "in it",
             Intent::ReleaseBy => "out of it",

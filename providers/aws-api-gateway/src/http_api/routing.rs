@@ -12,54 +12,24 @@ use std::sync::Arc;
 use federation_core::{ProviderError, Subscription};
 
 use super::reads::get_api;
-use crate::mapping::{META_ACCOUNT, META_REGION, region_of_invoke_url};
 use crate::provider::AwsApiGatewayProvider;
+use crate::subscription::Routing;
 use crate::target::Target;
 
-/// The target holding HTTP API `http_api_id`, among the metadata's candidates.
+/// The target holding HTTP API `http_api_id`, among the metadata's candidates
+/// ([`Routing`], as for API keys).
 pub(crate) async fn target_of<'p>(
     provider: &'p AwsApiGatewayProvider,
     subscription: &Subscription,
     http_api_id: &str,
 ) -> Result<&'p Arc<Target>, ProviderError> {
-    let value = |key: &str| {
-        subscription
-            .metadata_value(key)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let region = value("region")
-        .or_else(|| value(META_REGION))
-        .or_else(|| value("url").and_then(region_of_invoke_url));
-    let account = value("account").or_else(|| value(META_ACCOUNT));
-    let role = value("roleArn");
-    let candidates: Vec<&Arc<Target>> = provider
-        .targets
-        .iter()
-        .filter(|t| region.is_none_or(|r| t.region == r))
-        .filter(|t| account.is_none_or(|a| t.account.as_deref().is_none_or(|ta| ta == a)))
-        .filter(|t| role.is_none_or(|r| t.role_arn.as_deref().is_none_or(|tr| tr == r)))
-        .collect();
-    let describe = || {
-        let named: Vec<String> = [("region", region), ("account", account), ("role", role)]
-            .into_iter()
-            .filter_map(|(what, v)| v.map(|v| format!("{what} {v}")))
-            .collect();
-        format!(
-            "{} (configured: {})",
-            if named.is_empty() {
-                "any target".to_owned()
-            } else {
-                named.join(", ")
-            },
-            provider.target_labels().join(", ")
-        )
-    };
+    let routing = Routing::of(subscription);
+    let candidates = provider.candidates(&routing);
     match candidates.as_slice() {
         [] => Err(ProviderError::InvalidRequest(format!(
             "the subscription names {}, which this agent is not configured for: add the \
              region/role to the configuration",
-            describe()
+            provider.describe(&routing)
         ))),
         [only] => Ok(only),
         _ => {
@@ -72,7 +42,7 @@ pub(crate) async fn target_of<'p>(
             }
             Err(ProviderError::NotFound(format!(
                 "HTTP API {http_api_id} was not found in {}",
-                describe()
+                provider.describe(&routing)
             )))
         }
     }

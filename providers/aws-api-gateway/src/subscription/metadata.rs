@@ -61,11 +61,18 @@ fn result(
     value: &Secret,
     plan_id: &str,
 ) -> SubscriptionResult {
-    let mut result = SubscriptionResult::new(subscription_id)
+    let result = SubscriptionResult::new(subscription_id)
         .with_api_key(value.clone())
         .with_metadata(META_API_KEY_ID, key_id)
-        .with_metadata(META_USAGE_PLAN_ID, plan_id)
-        .with_metadata(META_SUB_REGION, &target.region);
+        .with_metadata(META_USAGE_PLAN_ID, plan_id);
+    with_target(result, target)
+}
+
+/// `result` with the metadata naming where it lives: `region`, and `account` / `roleArn` in
+/// multi-account mode (what [`Routing::of`](super::Routing::of) reads back at UNSUBSCRIBE). Every
+/// SUBSCRIBE reply carries them, OAUTH ones on HTTP APIs included.
+pub(crate) fn with_target(mut result: SubscriptionResult, target: &Target) -> SubscriptionResult {
+    result = result.with_metadata(META_SUB_REGION, &target.region);
     if let Some(account) = &target.account {
         result = result.with_metadata(META_SUB_ACCOUNT, account);
     }

@@ -61,10 +61,11 @@ pub(crate) use grants::{DETACH_ENABLES, LOOKUP_ENABLES};
 use issued::CachedKey;
 pub(crate) use issued::IssuedKeys;
 use keys::{NewKey, attach_key, create_key, delete_key, subscription_key_description};
+pub(crate) use metadata::with_target;
 use metadata::{META_API_KEY_ID, application_of, subscription_result};
 use names::{ApplicationNames, key_name, usable_application_id};
 pub(crate) use names::{KEY_PREFIX, KeyRole, parse_record, role_of};
-use routing::Routing;
+pub(crate) use routing::Routing;
 
 impl AwsApiGatewayProvider {
     /// `SUBSCRIBE`: issue (or find) the subscription's key and attach it to the usage plan.

@@ -1,4 +1,5 @@
-//! Which target (account × region) a subscription's key lives in.
+//! Which target (account × region) a subscription's key (or, for an HTTP API, its authorizer:
+//! `http_api/routing.rs`) lives in.
 //!
 //! The subscription's metadata may name the region (`region`, or the API's
 //! `aws-api-gateway-region`, or the region of its invoke `url`), the account and the role
@@ -20,7 +21,7 @@ use crate::target::Target;
 
 /// Where a subscription's metadata says the key lives.
 #[derive(Debug, Default)]
-pub(super) struct Routing<'a> {
+pub(crate) struct Routing<'a> {
     region: Option<&'a str>,
     account: Option<&'a str>,
     role: Option<&'a str>,
@@ -28,7 +29,7 @@ pub(super) struct Routing<'a> {
 
 impl<'a> Routing<'a> {
     /// What `subscription`'s metadata names (blank values name nothing).
-    pub(super) fn of(subscription: &'a Subscription) -> Self {
+    pub(crate) fn of(subscription: &'a Subscription) -> Self {
         let value = |key: &str| {
             subscription
                 .metadata_value(key)
@@ -47,7 +48,7 @@ impl<'a> Routing<'a> {
 
 impl AwsApiGatewayProvider {
     /// The targets matching what the metadata names, in configuration order.
-    pub(super) fn candidates(&self, routing: &Routing<'_>) -> Vec<&Arc<Target>> {
+    pub(crate) fn candidates(&self, routing: &Routing<'_>) -> Vec<&Arc<Target>> {
         self.targets
             .iter()
             .filter(|t| routing.region.is_none_or(|r| t.region == r))
@@ -65,7 +66,7 @@ impl AwsApiGatewayProvider {
     }
 
     /// What the metadata names, and what is configured: for errors.
-    pub(super) fn describe(&self, routing: &Routing<'_>) -> String {
+    pub(crate) fn describe(&self, routing: &Routing<'_>) -> String {
         let mut parts = Vec::new();
         if let Some(region) = routing.region {
             parts.push(format!("region {region}"));
