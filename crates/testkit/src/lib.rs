@@ -24,11 +24,3 @@ pub use contract::{
 #[cfg(feature = "factory")]
 pub use memory::MemoryFactory;
 pub use memory::MemoryProvider;
-
-/// The "Writing a provider" guide (`docs/writing-a-provider.md`): a plain ```` ```rust ````
-/// block of it is compiled and run as a doctest; its other Rust and `Cargo.toml` snippets are
-/// excerpts of `examples/out-of-tree`, which CI builds and tests, and `tests/guide.rs` checks
-/// that they still are. The guide cannot drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/writing-a-provider.md")]
-pub struct WritingAProviderGuide;
