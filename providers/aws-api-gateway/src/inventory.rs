@@ -40,7 +40,7 @@ use crate::mapping::{api_id, split_api_id};
 use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::provider::AwsApiGatewayProvider;
 use crate::reads::{cached_stages, list_rest_apis, list_usage_plans};
-use crate::subscription::{KEY_PREFIX, KeyRole, parse_record, role_of};
+use crate::subscription::{KeyRole, ListedKey, list_gravitee_keys, parse_record, role_of};
 use crate::target::Target;
 
 #[async_trait]
@@ -192,39 +192,8 @@ fn denied_with_grant(err: AwsError) -> ProviderError {
     }
 }
 
-/// A `gravitee-*` key as `GetApiKeys` lists it (no value).
-struct Listed {
-    id: String,
-    name: String,
-    description: Option<String>,
-}
-
 async fn target_keys(target: &Target) -> Result<Vec<IssuedCredential>, AwsError> {
-    let op = target.operation("GetApiKeys", "GET", "/apikeys");
-    let mut listed = Vec::new();
-    let mut cursor = Cursor::default();
-    loop {
-        let page = target
-            .call(&op, OperationClass::General, |c| {
-                c.get_api_keys()
-                    .name_query(KEY_PREFIX)
-                    .include_values(false)
-                    .limit(PAGE_LIMIT)
-                    .set_position(cursor.position())
-                    .send()
-            })
-            .await?;
-        listed.extend(page.items().iter().filter_map(|key| {
-            Some(Listed {
-                id: key.id()?.to_owned(),
-                name: key.name()?.to_owned(),
-                description: key.description().map(str::to_owned),
-            })
-        }));
-        if !cursor.advance(page.position()) {
-            break;
-        }
-    }
+    let listed = list_gravitee_keys(target).await?;
     let mut issued = IssuedKeys::default();
     for key in &listed {
         issued.sort(key);
@@ -257,7 +226,7 @@ struct IssuedKeys {
 }
 
 impl IssuedKeys {
-    fn sort(&mut self, key: &Listed) {
+    fn sort(&mut self, key: &ListedKey) {
         let credential = |subscription_id: Option<&str>, api_id: Option<String>| IssuedCredential {
             id: key.id.clone(),
             name: key.name.clone(),
@@ -380,11 +349,13 @@ mod tests {
         assert_eq!(issued_for("Gravitee subscription s1 to nothing"), None);
     }
 
-    fn listed(id: &str, name: &str, description: &str) -> Listed {
-        Listed {
+    fn listed(id: &str, name: &str, description: &str) -> ListedKey {
+        ListedKey {
             id: id.to_owned(),
             name: name.to_owned(),
+            value: None,
             description: Some(description.to_owned()),
+            created: None,
         }
     }
 

@@ -10,7 +10,7 @@
 
 use federation_core::{ProviderError, Secret, Subscription};
 
-use super::names::application_words;
+use super::names::{KEY_PREFIX, application_words};
 use crate::error::AwsError;
 use crate::limiter::OperationClass;
 use crate::paging::{Cursor, PAGE_LIMIT};
@@ -29,13 +29,13 @@ pub(super) struct FoundKey {
 
 /// A key as `GetApiKeys` lists it.
 #[derive(Debug, Clone)]
-pub(super) struct ListedKey {
-    pub(super) id: String,
-    pub(super) name: String,
+pub(crate) struct ListedKey {
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The value (`includeValues`); `None` when AWS sent none.
-    pub(super) value: Option<Secret>,
-    pub(super) description: Option<String>,
-    pub(super) created: Option<(i64, u32)>,
+    pub(crate) value: Option<Secret>,
+    pub(crate) description: Option<String>,
+    pub(crate) created: Option<(i64, u32)>,
 }
 
 /// What a `GetApiKeys` walk asks for.
@@ -94,7 +94,7 @@ impl AwsApiGatewayProvider {
         if target.lookup_denied() {
             return Ok(None);
         }
-        match list_keys(target, query).await {
+        match list_keys(target, query, true).await {
             Ok(found) => Ok(Some(found)),
             Err(err) if err.is_access_denied() => {
                 target.deny_lookup();
@@ -118,9 +118,18 @@ impl AwsApiGatewayProvider {
     }
 }
 
-/// `GetApiKeys` for `query` (paged), with values. Whatever the filter AWS applies, only keys
-/// matching it here are kept (moto ignores `customerId`).
-async fn list_keys(target: &Target, query: KeyQuery<'_>) -> Result<Vec<ListedKey>, AwsError> {
+/// Every `gravitee-*` key, without values (the drift inventory's walk).
+pub(crate) async fn list_gravitee_keys(target: &Target) -> Result<Vec<ListedKey>, AwsError> {
+    list_keys(target, KeyQuery::Name(KEY_PREFIX), false).await
+}
+
+/// `GetApiKeys` for `query` (paged), with values when `values`. Whatever the filter AWS
+/// applies, only keys matching it here are kept (moto ignores `customerId`).
+async fn list_keys(
+    target: &Target,
+    query: KeyQuery<'_>,
+    values: bool,
+) -> Result<Vec<ListedKey>, AwsError> {
     let op = target.operation("GetApiKeys", "GET", "/apikeys");
     let mut out = Vec::new();
     let mut cursor = Cursor::default();
@@ -134,7 +143,7 @@ async fn list_keys(target: &Target, query: KeyQuery<'_>) -> Result<Vec<ListedKey
                 c.get_api_keys()
                     .set_name_query(name_query.map(str::to_owned))
                     .set_customer_id(customer.map(str::to_owned))
-                    .include_values(true)
+                    .include_values(values)
                     .limit(PAGE_LIMIT)
                     .set_position(cursor.position())
                     .send()

@@ -60,11 +60,12 @@ use coverage::{check_plan_covers, refused};
 pub(crate) use grants::{DETACH_ENABLES, LOOKUP_ENABLES};
 use issued::CachedKey;
 pub(crate) use issued::IssuedKeys;
+pub(crate) use keys::{ListedKey, list_gravitee_keys};
 use keys::{NewKey, attach_key, create_key, delete_key, subscription_key_description};
 pub(crate) use metadata::with_target;
 use metadata::{META_API_KEY_ID, application_of, subscription_result};
 use names::{ApplicationNames, key_name, usable_application_id};
-pub(crate) use names::{KEY_PREFIX, KeyRole, parse_record, role_of};
+pub(crate) use names::{KeyRole, parse_record, role_of};
 pub(crate) use routing::Routing;
 
 impl AwsApiGatewayProvider {
