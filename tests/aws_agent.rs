@@ -11,9 +11,9 @@ mod common;
 use std::process::Child;
 use std::time::Duration;
 
-use common::aws_agent::{SeedAgent, spawn_logging_to};
+use common::aws_agent::{SeedAgent, aws_simulator, spawn_logging_to};
 use federation_provider_aws_api_gateway::testing::{self, seed};
-use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
+use federation_simulator::{Event, Simulator, SubscribeRequest};
 
 const TOKEN: &str = "apim-token-4b7e2d19";
 const AWS_SECRET: &str = "wJalrXUtnFEMI-e2e-secret-K7MDENG";
@@ -55,13 +55,9 @@ async fn the_aws_agent_serves_discover_ingest_subscribe_and_unsubscribe() {
     let plan_id = seed::usage_plan(&client, &plan).await;
     expected.sort();
 
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration("aws-int", "aws-api-gateway"),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, "aws-int"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("agent.log");
     let agent = spawn_agent(&moto.endpoint(), &sim.endpoint(), &log_path);

@@ -22,8 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::types::{Op, PatchOperation};
+use common::aws_agent::aws_simulator;
 use federation_provider_aws_api_gateway::testing::{self, ProxyConfig, ThrottlingProxy, seed};
-use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
+use federation_simulator::{Event, Simulator, SubscribeRequest};
 use serde_json::Value;
 
 const TOKEN: &str = "apim-token-drift";
@@ -206,13 +207,9 @@ async fn drift_is_reported_once_per_change_everywhere_and_survives_a_restart() {
     let silver = seed::usage_plan(&client, &seed::PlanSpec::new("Silver").stage("pets", "c")).await;
     let bronze = seed::usage_plan(&client, &seed::PlanSpec::new("Bronze").stage("shop", "x")).await;
 
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration(INTEGRATION, "aws-api-gateway"),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, INTEGRATION))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("drift-state.json");
     let port = free_port();
@@ -555,9 +552,7 @@ async fn connected_and_idle_the_agent_makes_no_aws_call() {
     seed::usage_plan(&client, &plan).await;
     let proxy = ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting()).await;
 
-    let mut config = SimulatorConfig::default()
-        .token(TOKEN)
-        .integration(INTEGRATION, "aws-api-gateway");
+    let mut config = aws_simulator(TOKEN, INTEGRATION);
     config.health_check_interval = Duration::from_millis(100);
     let sim = Simulator::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

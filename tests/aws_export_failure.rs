@@ -16,8 +16,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::aws_agent::aws_simulator;
 use federation_provider_aws_api_gateway::testing::{self, ProxyConfig, ThrottlingProxy, seed};
-use federation_simulator::{Simulator, SimulatorConfig};
+use federation_simulator::Simulator;
 
 const TOKEN: &str = "apim-token-exports";
 const WAIT: Duration = Duration::from_secs(60);
@@ -136,13 +137,9 @@ async fn a_failed_export_or_a_deleted_stage_leaves_the_api_out_and_its_pages_in_
     let proxy =
         ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().check_stages()).await;
 
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration(INTEGRATION, "aws-api-gateway"),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, INTEGRATION))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("agent.log");
     let port = free_port();

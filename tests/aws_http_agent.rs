@@ -12,11 +12,11 @@ mod common;
 use std::process::Child;
 use std::time::Duration;
 
-use common::aws_agent::{SeedAgent, spawn_logging_to};
+use common::aws_agent::{SeedAgent, aws_simulator, spawn_logging_to};
 use federation_core::SubscriptionType;
 use federation_provider_aws_api_gateway::testing::seed_http::{self, HttpApiSpec};
 use federation_provider_aws_api_gateway::testing::{self, seed};
-use federation_simulator::{Event, Simulator, SimulatorConfig, SubscribeRequest};
+use federation_simulator::{Event, Simulator, SubscribeRequest};
 
 const TOKEN: &str = "apim-token-http-5c1e";
 const WAIT: Duration = Duration::from_secs(60);
@@ -60,13 +60,9 @@ async fn the_agent_serves_an_http_api_with_oauth_subscriptions() {
     let http_id = orders.stage_id("prod");
     let plan_id = orders.plan_id("orders-jwt");
 
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration("aws-int", "aws-api-gateway"),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, "aws-int"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("agent.log");
     let agent = spawn_agent(&moto.endpoint(), &sim.endpoint(), &log_path);

@@ -15,12 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Child;
 use std::time::Duration;
 
-use common::aws_agent::{SeedAgent, spawn_logging_to};
+use common::aws_agent::{SeedAgent, aws_simulator, spawn_logging_to};
 use federation_core::{Subscription, SubscriptionResult, SubscriptionType};
 use federation_protocol::payload::{SubscribePayload, UnsubscribePayload};
 use federation_protocol::{Command as WireCommand, CommandPayload, Reply, ReplyPayload};
 use federation_provider_aws_api_gateway::testing::{self, seed};
-use federation_simulator::{Simulator, SimulatorConfig};
+use federation_simulator::Simulator;
 
 const TOKEN: &str = "apim-token-replicas-5c1e";
 const INTEGRATION: &str = "aws-int";
@@ -97,13 +97,9 @@ async fn two_replicas_given_the_same_subscriptions_at_once_keep_one_key_each() {
     let plan_id =
         seed::usage_plan(&client, &seed::PlanSpec::new("Gold").stage("rep1", "prod")).await;
 
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration(INTEGRATION, "aws-api-gateway"),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, INTEGRATION))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
     let agents: Vec<Child> = logs

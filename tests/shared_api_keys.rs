@@ -19,12 +19,12 @@ use std::collections::BTreeSet;
 use std::process::Child;
 use std::time::Duration;
 
-use common::aws_agent::{SeedAgent, spawn_logging_to};
+use common::aws_agent::{SeedAgent, aws_simulator, spawn_logging_to};
 use federation_core::{Secret, Subscription, SubscriptionResult, SubscriptionType};
 use federation_protocol::payload::{SubscribePayload, UnsubscribePayload};
 use federation_protocol::{Command as WireCommand, CommandPayload, Reply, ReplyPayload};
 use federation_provider_aws_api_gateway::testing::{self, ProxyConfig, ThrottlingProxy, seed};
-use federation_simulator::{ApiKeyMode, Simulator, SimulatorConfig, SubscribeRequest};
+use federation_simulator::{ApiKeyMode, Simulator, SubscribeRequest};
 
 const TOKEN: &str = "apim-token-shared-keys-7d2a";
 const INTEGRATION: &str = "aws-shared";
@@ -177,14 +177,9 @@ async fn idle_key(aws: &Aws, key_id: &str, key: &str) {
 async fn in_shared_mode_the_key_shown_opens_both_apis_and_closing_removes_plan_by_plan() {
     let moto = testing::shared_moto().await;
     let aws = aws(&moto.endpoint()).await;
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration(INTEGRATION, "aws-api-gateway")
-            .api_key_mode(ApiKeyMode::Shared),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, INTEGRATION).api_key_mode(ApiKeyMode::Shared))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("agent.log");
     let agent = spawn_agent(&aws.proxy.endpoint(), &sim.endpoint(), &log_path);
@@ -305,14 +300,9 @@ fn subscribed(reply: Reply) -> SubscriptionResult {
 async fn two_replicas_given_every_command_at_once_keep_one_key_for_the_application() {
     let moto = testing::shared_moto().await;
     let aws = aws(&moto.endpoint()).await;
-    let sim = Simulator::start(
-        SimulatorConfig::default()
-            .token(TOKEN)
-            .integration(INTEGRATION, "aws-api-gateway")
-            .api_key_mode(ApiKeyMode::Shared),
-    )
-    .await
-    .unwrap();
+    let sim = Simulator::start(aws_simulator(TOKEN, INTEGRATION).api_key_mode(ApiKeyMode::Shared))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
     let agents: Vec<Child> = logs

@@ -6,7 +6,17 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use federation_simulator::SimulatorConfig;
+
 use super::agent_command;
+
+/// The controller simulator's configuration for one AWS integration: `integration`, of type
+/// `aws-api-gateway`, accepting `token`. Tests add APIM behaviours (`api_key_mode`, …).
+pub(crate) fn aws_simulator(token: &str, integration: &str) -> SimulatorConfig {
+    SimulatorConfig::default()
+        .token(token)
+        .integration(integration, "aws-api-gateway")
+}
 
 /// What differs between the tests' AWS agents; [`SeedAgent::command`] sets the rest.
 #[derive(Debug, Clone, Copy)]

@@ -80,6 +80,20 @@ async fn apim_4_6(integration: &str, max_message_size: Option<usize>) -> Simulat
     .await
 }
 
+/// `federation_ingest_jobs_closed_early_total` counted one early close of `integration`'s job,
+/// for `reason`.
+fn assert_closed_early_once(counters: &counters::Counters, integration: &str, reason: &str) {
+    assert_eq!(
+        counters.get(
+            "federation_ingest_jobs_closed_early_total",
+            &[("integration", integration), ("reason", reason)]
+        ),
+        1,
+        "{}",
+        counters.dump()
+    );
+}
+
 /// The job leaves PENDING, and Discover (refused while a job is pending) works again.
 async fn assert_closed_and_discover_works(sim: &Simulator, integration: &str, job_id: &str) {
     let job = sim
@@ -130,15 +144,7 @@ async fn a_provider_failure_mid_ingest_closes_the_job_and_discover_works_again()
             && log.contains("left_out=2"),
         "{log}"
     );
-    assert_eq!(
-        counters.get(
-            "federation_ingest_jobs_closed_early_total",
-            &[("integration", "int-fails"), ("reason", "provider_error")]
-        ),
-        1,
-        "{}",
-        counters.dump()
-    );
+    assert_closed_early_once(&counters, "int-fails", "provider_error");
     running.stop().await.unwrap();
 }
 
@@ -169,18 +175,7 @@ async fn a_batch_answered_error_closes_the_job() {
         log.contains("cannot save API api-0") && log.contains("closed early"),
         "{log}"
     );
-    assert_eq!(
-        counters.get(
-            "federation_ingest_jobs_closed_early_total",
-            &[
-                ("integration", "int-rejected"),
-                ("reason", "batch_rejected")
-            ]
-        ),
-        1,
-        "{}",
-        counters.dump()
-    );
+    assert_closed_early_once(&counters, "int-rejected", "batch_rejected");
     running.stop().await.unwrap();
 }
 
@@ -218,18 +213,7 @@ async fn a_batch_never_answered_closes_the_job() {
         log.contains("got no reply") && log.contains("closed early"),
         "{log}"
     );
-    assert_eq!(
-        counters.get(
-            "federation_ingest_jobs_closed_early_total",
-            &[
-                ("integration", "int-unanswered"),
-                ("reason", "batch_unanswered")
-            ]
-        ),
-        1,
-        "{}",
-        counters.dump()
-    );
+    assert_closed_early_once(&counters, "int-unanswered", "batch_unanswered");
     running.stop().await.unwrap();
 }
 

@@ -35,7 +35,13 @@ fn ledger() -> Ledger {
     ledger.record(api("b", &["p1"]));
     ledger.record(api("c", &["p2"]));
     ledger.record(api("x", &["p3"]));
-    let baseline = Catalogue {
+    ledger.acknowledge(&ledger.plan_ids(), &baseline());
+    ledger
+}
+
+/// The vendor's catalogue as [`ledger`] acknowledged it.
+fn baseline() -> Catalogue {
+    Catalogue {
         apis: ids(&["a", "b", "c", "x"]),
         plans: coverage(&[
             ("p1", &["a", "b"]),
@@ -43,24 +49,26 @@ fn ledger() -> Ledger {
             ("p3", &["x"]),
             ("p9", &["z"]),
         ]),
-    };
-    ledger.acknowledge(&ledger.plan_ids(), &baseline);
-    ledger
+    }
+}
+
+/// The vendor observed as acknowledged (its keys not listed).
+fn unchanged() -> Observed {
+    let Catalogue { apis, plans } = baseline();
+    Observed {
+        apis: Some(apis),
+        plans: Some(plans),
+        keys: None,
+        unchecked: vec![],
+    }
 }
 
 #[test]
 fn an_unchanged_vendor_has_no_drift() {
     let ledger = ledger();
     let now = Observed {
-        apis: Some(ids(&["a", "b", "c", "x"])),
-        plans: Some(coverage(&[
-            ("p1", &["a", "b"]),
-            ("p2", &["c"]),
-            ("p3", &["x"]),
-            ("p9", &["z"]),
-        ])),
         keys: Some(Ok(vec![])),
-        unchecked: vec![],
+        ..unchanged()
     };
     let report = compare(&ledger, &now);
     assert!(!report.has_drift(), "{report:?}");
@@ -105,13 +113,6 @@ fn each_change_is_named_once_with_its_action() {
 fn keys_on_no_plan_or_off_their_api_are_reported() {
     let ledger = ledger();
     let now = Observed {
-        apis: Some(ids(&["a", "b", "c", "x"])),
-        plans: Some(coverage(&[
-            ("p1", &["a", "b"]),
-            ("p2", &["c"]),
-            ("p3", &["x"]),
-            ("p9", &["z"]),
-        ])),
         keys: Some(Ok(vec![
             IssuedCredential {
                 id: "k1".into(),
@@ -138,7 +139,7 @@ fn keys_on_no_plan_or_off_their_api_are_reported() {
                 ..IssuedCredential::default()
             },
         ])),
-        unchecked: vec![],
+        ..unchanged()
     };
     let report = compare(&ledger, &now);
     assert_eq!(report.count(DriftKind::KeyOrphaned), 1);
@@ -158,15 +159,8 @@ fn a_shared_key_no_subscription_uses_is_orphaned_only_while_on_a_plan() {
         ..IssuedCredential::default()
     };
     let now = Observed {
-        apis: Some(ids(&["a", "b", "c", "x"])),
-        plans: Some(coverage(&[
-            ("p1", &["a", "b"]),
-            ("p2", &["c"]),
-            ("p3", &["x"]),
-            ("p9", &["z"]),
-        ])),
         keys: Some(Ok(vec![unused("k8", &["p1", "p7"]), unused("k9", &[])])),
-        unchecked: vec![],
+        ..unchanged()
     };
     let report = compare(&ledger, &now);
     assert_eq!(
