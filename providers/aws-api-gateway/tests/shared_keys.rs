@@ -50,6 +50,33 @@ fn unsubscription(id: &str, result: &SubscriptionResult) -> Subscription {
     }
 }
 
+/// SUBSCRIBE `id` (of `application`, through usage plan `plan`) to `api`, which must succeed.
+async fn subscribed(
+    provider: &AwsApiGatewayProvider,
+    api: &str,
+    id: &str,
+    application: Option<&str>,
+    plan: &str,
+) -> SubscriptionResult {
+    provider
+        .subscribe(api, &subscription(id, application, plan))
+        .await
+        .unwrap_or_else(|e| panic!("SUBSCRIBE {id} to {api}: {e}"))
+}
+
+/// UNSUBSCRIBE `id` from `api`, with the metadata its SUBSCRIBE replied; it must succeed.
+async fn revoked(
+    provider: &AwsApiGatewayProvider,
+    api: &str,
+    id: &str,
+    reply: &SubscriptionResult,
+) {
+    provider
+        .revoke(api, &unsubscription(id, reply))
+        .await
+        .unwrap_or_else(|e| panic!("UNSUBSCRIBE {id} from {api}: {e}"));
+}
+
 fn meta(result: &SubscriptionResult) -> &StringMap {
     result.metadata.as_ref().expect("metadata")
 }
@@ -170,17 +197,8 @@ async fn one_key_per_application_is_on_each_plan_and_leaves_plan_by_plan() {
         ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().usage_plan_rules()).await;
     let provider = provider(&proxy.endpoint(), &[]);
 
-    let a = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-        .await
-        .unwrap();
-    let b = provider
-        .subscribe(
-            "orders1:prod",
-            &subscription("sub-b", Some("shop"), &f.free),
-        )
-        .await
-        .unwrap();
+    let a = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
+    let b = subscribed(&provider, "orders1:prod", "sub-b", Some("shop"), &f.free).await;
     assert_eq!(value(&a), value(&b), "one key for the application");
     let key_id = meta(&a)["apiKeyId"].clone();
     assert_eq!(meta(&b)["apiKeyId"], key_id);
@@ -230,50 +248,32 @@ async fn one_key_per_application_is_on_each_plan_and_leaves_plan_by_plan() {
     );
 
     // Delivered again: the same key, nothing new.
-    let again = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-        .await
-        .unwrap();
+    let again = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
     assert_eq!(again, a);
     assert_eq!(gravitee_keys(&client).await.len(), 3);
 
     // Closing sub-a detaches Gold only.
-    provider
-        .revoke("pets1:prod", &unsubscription("sub-a", &a))
-        .await
-        .unwrap();
+    revoked(&provider, "pets1:prod", "sub-a", &a).await;
     assert_eq!(
         plans_holding(&client, &key_id, &all).await,
         BTreeSet::from([f.free.clone()])
     );
     assert_eq!(enabled_keys(&client).await, ["gravitee-app-shop"]);
     // A repeated UNSUBSCRIBE changes nothing.
-    provider
-        .revoke("pets1:prod", &unsubscription("sub-a", &a))
-        .await
-        .unwrap();
+    revoked(&provider, "pets1:prod", "sub-a", &a).await;
     assert_eq!(
         plans_holding(&client, &key_id, &all).await,
         BTreeSet::from([f.free.clone()])
     );
 
     // Closing sub-b leaves no record and the key on no plan; repeated, it changes nothing.
-    provider
-        .revoke("orders1:prod", &unsubscription("sub-b", &b))
-        .await
-        .unwrap();
+    revoked(&provider, "orders1:prod", "sub-b", &b).await;
     assert_eq!(only_the_idle_key(&client, "shop", &all).await, key_id);
-    provider
-        .revoke("orders1:prod", &unsubscription("sub-b", &b))
-        .await
-        .unwrap();
+    revoked(&provider, "orders1:prod", "sub-b", &b).await;
     assert_eq!(only_the_idle_key(&client, "shop", &all).await, key_id);
 
     // The application subscribes again: the same key and value, on the plan again.
-    let c = provider
-        .subscribe("pets1:prod", &subscription("sub-c", Some("shop"), &f.gold))
-        .await
-        .unwrap();
+    let c = subscribed(&provider, "pets1:prod", "sub-c", Some("shop"), &f.gold).await;
     assert_eq!(meta(&c)["apiKeyId"], key_id);
     assert_eq!(value(&c), value(&a), "the value APIM keeps showing");
     assert_eq!(
@@ -289,30 +289,18 @@ async fn two_subscriptions_through_one_plan_keep_it_until_the_last_closes() {
     let client = testing::client(&moto.endpoint(), REGION).await;
     let f = seed_fixture(&client).await;
     let provider = provider(&moto.endpoint(), &[]);
-    let a = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.duo))
-        .await
-        .unwrap();
-    let b = provider
-        .subscribe("orders1:prod", &subscription("sub-b", Some("shop"), &f.duo))
-        .await
-        .unwrap();
+    let a = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.duo).await;
+    let b = subscribed(&provider, "orders1:prod", "sub-b", Some("shop"), &f.duo).await;
     let key_id = meta(&a)["apiKeyId"].clone();
     assert_eq!(meta(&b)["apiKeyId"], key_id);
-    provider
-        .revoke("pets1:prod", &unsubscription("sub-a", &a))
-        .await
-        .unwrap();
+    revoked(&provider, "pets1:prod", "sub-a", &a).await;
     assert_eq!(
         plans_holding(&client, &key_id, &[&f.duo]).await,
         BTreeSet::from([f.duo.clone()]),
         "sub-b still uses Duo"
     );
     assert_eq!(enabled_keys(&client).await, ["gravitee-app-shop"]);
-    provider
-        .revoke("orders1:prod", &unsubscription("sub-b", &b))
-        .await
-        .unwrap();
+    revoked(&provider, "orders1:prod", "sub-b", &b).await;
     assert_eq!(only_the_idle_key(&client, "shop", &[&f.duo]).await, key_id);
 }
 
@@ -324,10 +312,7 @@ async fn a_second_plan_granting_the_same_stage_is_refused_with_the_plan_named() 
     let proxy =
         ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().usage_plan_rules()).await;
     let provider = provider(&proxy.endpoint(), &[]);
-    let a = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-        .await
-        .unwrap();
+    let a = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
     let key_id = meta(&a)["apiKeyId"].clone();
 
     // AWS itself refuses the key on Duo, which covers pets1:prod too.
@@ -512,16 +497,10 @@ async fn a_subscribe_without_application_id_gets_a_key_of_its_own() {
     let f = seed_fixture(&client).await;
     let provider = provider(&moto.endpoint(), &[]);
     // APIM 4.4.0/4.4.1: no graviteeApplicationId.
-    let result = provider
-        .subscribe("pets1:prod", &subscription("sub-old-apim", None, &f.gold))
-        .await
-        .unwrap();
+    let result = subscribed(&provider, "pets1:prod", "sub-old-apim", None, &f.gold).await;
     assert!(!meta(&result).contains_key("apiKeyScope"), "{result:?}");
     assert_eq!(enabled_keys(&client).await, ["gravitee-sub-old-apim"]);
-    provider
-        .revoke("pets1:prod", &unsubscription("sub-old-apim", &result))
-        .await
-        .unwrap();
+    revoked(&provider, "pets1:prod", "sub-old-apim", &result).await;
     assert_eq!(gravitee_keys(&client).await, []);
 }
 
@@ -532,41 +511,23 @@ async fn a_key_issued_per_subscription_by_an_earlier_version_is_still_revoked() 
     let f = seed_fixture(&client).await;
     // An earlier version: one key per subscription, metadata without apiKeyScope.
     let earlier = provider(&moto.endpoint(), &[("apiKeyScope", "subscription")]);
-    let old = earlier
-        .subscribe(
-            "pets1:prod",
-            &subscription("sub-old", Some("shop"), &f.gold),
-        )
-        .await
-        .unwrap();
+    let old = subscribed(&earlier, "pets1:prod", "sub-old", Some("shop"), &f.gold).await;
     assert!(!meta(&old).contains_key("apiKeyScope"));
     // The upgraded agent: the application's next subscription gets the application's key.
     let upgraded = provider(&moto.endpoint(), &[]);
-    let new = upgraded
-        .subscribe(
-            "orders1:prod",
-            &subscription("sub-new", Some("shop"), &f.free),
-        )
-        .await
-        .unwrap();
+    let new = subscribed(&upgraded, "orders1:prod", "sub-new", Some("shop"), &f.free).await;
     assert_eq!(
         enabled_keys(&client).await,
         ["gravitee-app-shop", "gravitee-sub-old"]
     );
-    upgraded
-        .revoke("pets1:prod", &unsubscription("sub-old", &old))
-        .await
-        .unwrap();
+    revoked(&upgraded, "pets1:prod", "sub-old", &old).await;
     assert_eq!(enabled_keys(&client).await, ["gravitee-app-shop"]);
     let key_id = meta(&new)["apiKeyId"].clone();
     assert_eq!(
         plans_holding(&client, &key_id, &[&f.gold, &f.free]).await,
         BTreeSet::from([f.free.clone()])
     );
-    upgraded
-        .revoke("orders1:prod", &unsubscription("sub-new", &new))
-        .await
-        .unwrap();
+    revoked(&upgraded, "orders1:prod", "sub-new", &new).await;
     assert_eq!(
         only_the_idle_key(&client, "shop", &[&f.gold, &f.free]).await,
         key_id
@@ -586,17 +547,8 @@ async fn without_the_grants_keys_stay_per_subscription_and_check_names_them() {
         )
         .await;
         let provider = provider(&proxy.endpoint(), &[]);
-        let a = provider
-            .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-            .await
-            .unwrap();
-        let b = provider
-            .subscribe(
-                "orders1:prod",
-                &subscription("sub-b", Some("shop"), &f.free),
-            )
-            .await
-            .unwrap();
+        let a = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
+        let b = subscribed(&provider, "orders1:prod", "sub-b", Some("shop"), &f.free).await;
         assert!(!meta(&a).contains_key("apiKeyScope"), "{denied}: {a:?}");
         assert_ne!(value(&a), value(&b), "{denied}: a key per subscription");
         assert_eq!(
@@ -635,10 +587,7 @@ async fn without_the_grants_keys_stay_per_subscription_and_check_names_them() {
         assert!(report.ok(), "optional grants do not fail the check");
 
         for (id, result) in [("sub-a", &a), ("sub-b", &b)] {
-            provider
-                .revoke("pets1:prod", &unsubscription(id, result))
-                .await
-                .unwrap();
+            revoked(&provider, "pets1:prod", id, result).await;
         }
         assert_eq!(gravitee_keys(&client).await, [], "{denied}");
     }
@@ -743,14 +692,8 @@ async fn the_last_two_unsubscribes_at_once_leave_the_key_on_no_plan() {
         } else {
             (&f.duo, &f.duo)
         };
-        let a = r1
-            .subscribe("pets1:prod", &subscription("sub-a", Some(&app), plan_a))
-            .await
-            .unwrap();
-        let b = r2
-            .subscribe("orders1:prod", &subscription("sub-b", Some(&app), plan_b))
-            .await
-            .unwrap();
+        let a = subscribed(&r1, "pets1:prod", "sub-a", Some(&app), plan_a).await;
+        let b = subscribed(&r2, "orders1:prod", "sub-b", Some(&app), plan_b).await;
         let (ua, ub) = (unsubscription("sub-a", &a), unsubscription("sub-b", &b));
         let (x, y) = tokio::join!(r1.revoke("pets1:prod", &ua), r2.revoke("orders1:prod", &ub));
         x.unwrap();
@@ -791,24 +734,15 @@ async fn a_subscribe_racing_the_last_unsubscribe_gets_a_working_key() {
         (&opening, "orders1:prod", &f.free),
     ] {
         // Each replica probes its grants once, before the race.
-        let warm = replica
-            .subscribe(api, &subscription("warm", Some("warm"), plan))
-            .await
-            .unwrap();
-        replica
-            .revoke(api, &unsubscription("warm", &warm))
-            .await
-            .unwrap();
+        let warm = subscribed(replica, api, "warm", Some("warm"), plan).await;
+        revoked(replica, api, "warm", &warm).await;
     }
     for (round, offset) in [0u64, 20, 40, 60, 80, 100, 120, 150, 200]
         .into_iter()
         .enumerate()
     {
         let app = format!("turn{round}");
-        let first = closing
-            .subscribe("pets1:prod", &subscription("sub-a", Some(&app), &f.gold))
-            .await
-            .unwrap();
+        let first = subscribed(&closing, "pets1:prod", "sub-a", Some(&app), &f.gold).await;
         let (ua, sb) = (
             unsubscription("sub-a", &first),
             subscription("sub-b", Some(&app), &f.free),
@@ -840,10 +774,7 @@ async fn a_subscribe_racing_the_last_unsubscribe_gets_a_working_key() {
             BTreeSet::from([f.free.clone()]),
             "round {round}"
         );
-        opening
-            .revoke("orders1:prod", &unsubscription("sub-b", &next))
-            .await
-            .unwrap();
+        revoked(&opening, "orders1:prod", "sub-b", &next).await;
         assert_eq!(
             only_the_idle_key(&client, &app, &[&f.gold, &f.free]).await,
             key_id,
@@ -869,10 +800,7 @@ async fn a_key_deleted_by_hand_before_the_attach_is_made_again() {
     )
     .await;
     let provider = provider(&slow.endpoint(), &[]);
-    let first = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-        .await
-        .unwrap();
+    let first = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
     let old = meta(&first)["apiKeyId"].clone();
     slow.reset_counts();
     let sb = subscription("sub-b", Some("shop"), &f.free);
@@ -917,17 +845,8 @@ async fn the_drift_inventory_reports_an_application_key_per_subscription() {
     let client = testing::client(&moto.endpoint(), REGION).await;
     let f = seed_fixture(&client).await;
     let provider = provider(&moto.endpoint(), &[]);
-    let a = provider
-        .subscribe("pets1:prod", &subscription("sub-a", Some("shop"), &f.gold))
-        .await
-        .unwrap();
-    let b = provider
-        .subscribe(
-            "orders1:prod",
-            &subscription("sub-b", Some("shop"), &f.free),
-        )
-        .await
-        .unwrap();
+    let a = subscribed(&provider, "pets1:prod", "sub-a", Some("shop"), &f.gold).await;
+    let b = subscribed(&provider, "orders1:prod", "sub-b", Some("shop"), &f.free).await;
     // An application key no record refers to, still on Duo.
     let stray = client
         .create_api_key()
@@ -982,14 +901,8 @@ async fn the_drift_inventory_reports_an_application_key_per_subscription() {
 
     // Both subscriptions closed: the kept key is unused and on no plan. Drift names the key
     // still on Duo, not the idle one.
-    provider
-        .revoke("pets1:prod", &unsubscription("sub-a", &a))
-        .await
-        .unwrap();
-    provider
-        .revoke("orders1:prod", &unsubscription("sub-b", &b))
-        .await
-        .unwrap();
+    revoked(&provider, "pets1:prod", "sub-a", &a).await;
+    revoked(&provider, "orders1:prod", "sub-b", &b).await;
     let keys = provider.inventory().unwrap().issued_keys().await.unwrap();
     let summary: Vec<(&str, bool, usize)> = keys
         .iter()
