@@ -17,26 +17,22 @@
 //! `AWS_BENCH_APIS` changes the number of APIs (default 1000); `AWS_BENCH_QUICK=1` skips the
 //! quota sections (they take about 8 minutes for 1,000 APIs).
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{REGION, calls_text, env_usize, quota_provider, secs};
 use federation_core::{ApiSink, DiscoverRequest, Provider, Selection, collect};
 use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::testing::{
     self, MotoServer, ProxyConfig, ThrottlingProxy, seed,
 };
-use futures_util::StreamExt;
 
-const REGION: &str = "us-east-1";
 /// The connector's default DISCOVER deadline (`discoverTimeoutMs`).
 const DISCOVER_DEADLINE: Duration = Duration::from_secs(50);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(run());
+    common::run(run());
 }
 
 /// The provider's calls, one at a time: GetRestApis (paged), GetUsagePlans, then GetExport per
@@ -92,18 +88,6 @@ async fn sequential_walk(client: &aws_sdk_apigateway::Client) -> (usize, Duratio
     (exported, start.elapsed())
 }
 
-fn calls_text(calls: &BTreeMap<String, u64>) -> String {
-    calls
-        .iter()
-        .map(|(op, n)| format!("{op}={n}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
 /// A DISCOVER as the connector runs it: the preview is collected until it ends or the deadline
 /// passes, then the walk is dropped. Returns (APIs, partial, time).
 async fn discover_within(provider: &AwsApiGatewayProvider) -> (usize, bool, Duration) {
@@ -125,46 +109,14 @@ async fn discover_within(provider: &AwsApiGatewayProvider) -> (usize, bool, Dura
     (apis, partial, start.elapsed())
 }
 
-fn quota_settings(endpoint: &str, extra: &[(&'static str, &'static str)]) -> AwsApiGatewayProvider {
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("requestsPerSecond", "10"),
-        ("burst", "40"),
-        ("apiKeyRequestsPerSecond", "5"),
-        ("apiKeyBurst", "5"),
-    ];
-    pairs.extend_from_slice(extra);
-    AwsApiGatewayProvider::from_settings(&testing::provider_settings(endpoint, REGION, &pairs))
-        .expect("settings")
-}
-
 async fn run() {
-    let count: usize = std::env::var("AWS_BENCH_APIS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let count = env_usize("AWS_BENCH_APIS", 1000);
     let moto = MotoServer::start().await;
     let client = testing::client(&moto.endpoint(), REGION).await;
 
     let start = Instant::now();
-    let ids: Vec<String> = futures_util::stream::iter(0..count)
-        .map(|i| {
-            let client = client.clone();
-            async move {
-                let id = format!("bench{i:05}");
-                seed::rest_api(&client, &format!("Bench {i}"), Some(&id), &["prod"]).await
-            }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
     let plans = 10.min(count.max(1));
-    for (p, chunk) in ids.chunks(count.div_ceil(plans).max(1)).enumerate() {
-        let mut spec = seed::PlanSpec::new(&format!("Plan {p}")).throttle(100.0, 200);
-        for id in chunk {
-            spec = spec.stage(id, "prod");
-        }
-        seed::usage_plan(&client, &spec).await;
-    }
+    seed::bench_account(&client, count, plans).await;
     println!(
         "seeded {count} REST APIs and {plans} usage plans in {}",
         secs(start.elapsed())
@@ -251,7 +203,7 @@ async fn run() {
     // Under AWS's quota, with the provider's default budget (10 rps, burst 40).
     let quota =
         ThrottlingProxy::start(&moto.endpoint(), ProxyConfig::counting().quota(10.0, 40)).await;
-    let defaults = quota_settings(&quota.endpoint(), &[]);
+    let defaults = quota_provider(&quota.endpoint(), &[]);
     let start = Instant::now();
     let quota_full = collect(&defaults, &DiscoverRequest::full(Selection::All))
         .await
@@ -277,7 +229,7 @@ async fn run() {
     // the same APIs).
     quota.set_config(ProxyConfig::counting().quota(10.0, 40));
     quota.reset_counts();
-    let naive = quota_settings(&quota.endpoint(), &[("acceptApiWithoutUsagePlan", "true")]);
+    let naive = quota_provider(&quota.endpoint(), &[("acceptApiWithoutUsagePlan", "true")]);
     let start = Instant::now();
     let naive_full = collect(&naive, &DiscoverRequest::full(Selection::All))
         .await
@@ -309,7 +261,7 @@ async fn run() {
         ),
     ] {
         quota.set_config(ProxyConfig::counting().quota(10.0, 40));
-        let provider = quota_settings(&quota.endpoint(), extra);
+        let provider = quota_provider(&quota.endpoint(), extra);
         for run in 1..=2 {
             quota.reset_counts();
             let (apis, partial, time) = discover_within(&provider).await;

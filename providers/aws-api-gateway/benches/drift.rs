@@ -21,12 +21,15 @@
 //! `AWS_BENCH_APIS` changes the number of REST APIs (default 1000), `AWS_BENCH_SUBSCRIBES` the
 //! SUBSCRIBEs per latency figure (default 21).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{REGION, calls_text, env_usize, quota_provider, secs};
 use federation_core::drift::{IngestedApi, Ledger, compare, observe};
 use federation_core::{
     DiscoverRequest, Provider, Selection, Subscription, SubscriptionType, collect,
@@ -35,9 +38,7 @@ use federation_provider_aws_api_gateway::AwsApiGatewayProvider;
 use federation_provider_aws_api_gateway::testing::{
     self, MotoServer, ProxyConfig, ThrottlingProxy, baseline, seed,
 };
-use futures_util::StreamExt;
 
-const REGION: &str = "us-east-1";
 const PLANS: usize = 10;
 /// An hour of APIM's HEALTH_CHECKs, one every 30 s.
 const HEALTH_CHECKS_PER_HOUR: usize = 120;
@@ -46,30 +47,7 @@ const HEALTH_CHECKS_PER_HOUR: usize = 120;
 const ARRIVAL: Duration = Duration::from_millis(500);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(run());
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn calls_text(calls: &BTreeMap<String, u64>) -> String {
-    calls
-        .iter()
-        .map(|(op, n)| format!("{op}={n}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
+    common::run(run());
 }
 
 fn ms(d: Duration) -> String {
@@ -191,29 +169,8 @@ async fn run() {
     let client = testing::client(&moto.endpoint(), REGION).await;
 
     let start = Instant::now();
-    let ids: Vec<String> = futures_util::stream::iter(0..count)
-        .map(|i| {
-            let client = client.clone();
-            async move {
-                let id = format!("bench{i:05}");
-                seed::rest_api(&client, &format!("Bench {i}"), Some(&id), &["prod"]).await
-            }
-        })
-        .buffered(4)
-        .collect()
-        .await;
+    let (ids, plan_of) = seed::bench_account(&client, count, PLANS).await;
     let per_plan = count.div_ceil(PLANS).max(1);
-    let mut plan_of: BTreeMap<String, String> = BTreeMap::new();
-    for (p, chunk) in ids.chunks(per_plan).enumerate() {
-        let mut spec = seed::PlanSpec::new(&format!("Plan {p}")).throttle(100.0, 200);
-        for id in chunk {
-            spec = spec.stage(id, "prod");
-        }
-        let plan = seed::usage_plan(&client, &spec).await;
-        for id in chunk {
-            plan_of.insert(id.clone(), plan.clone());
-        }
-    }
     println!(
         "seeded {count} REST APIs in {} usage plans in {}",
         count.div_ceil(per_plan),
@@ -225,18 +182,7 @@ async fn run() {
         ProxyConfig::counting().quota(10.0, 40).page_size(500),
     )
     .await;
-    let provider = AwsApiGatewayProvider::from_settings(&testing::provider_settings(
-        &proxy.endpoint(),
-        REGION,
-        &[
-            ("requestsPerSecond", "10"),
-            ("burst", "40"),
-            ("apiKeyRequestsPerSecond", "5"),
-            ("apiKeyBurst", "5"),
-            ("backgroundRequestsPerSecond", "2"),
-        ],
-    ))
-    .expect("settings");
+    let provider = quota_provider(&proxy.endpoint(), &[("backgroundRequestsPerSecond", "2")]);
 
     // Ingest, then the check after it.
     let (apis, calls, time) = measured(

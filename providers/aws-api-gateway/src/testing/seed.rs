@@ -3,6 +3,8 @@
 //!
 //! Every helper panics on failure: it is test setup.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::{
     ApiStage, IntegrationType, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
@@ -242,4 +244,35 @@ pub async fn detach_stage(client: &Client, plan_id: &str, rest_api_id: &str, sta
         .send()
         .await
         .expect("UpdateUsagePlan");
+}
+
+/// The benchmarks' account: `count` REST APIs (`bench00000`, …) with one `prod` stage each,
+/// spread in order over at most `plans` usage plans (`Plan 0`, …: 100 rps, burst 200). Returns
+/// the REST API ids in order and the usage plan id of each.
+pub async fn bench_account(
+    client: &Client,
+    count: usize,
+    plans: usize,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    use futures_util::StreamExt;
+    let ids: Vec<String> = futures_util::stream::iter(0..count)
+        .map(|i| async move {
+            let id = format!("bench{i:05}");
+            rest_api(client, &format!("Bench {i}"), Some(&id), &["prod"]).await
+        })
+        .buffered(4)
+        .collect()
+        .await;
+    let mut plan_of = BTreeMap::new();
+    for (p, chunk) in ids.chunks(count.div_ceil(plans.max(1)).max(1)).enumerate() {
+        let mut spec = PlanSpec::new(&format!("Plan {p}")).throttle(100.0, 200);
+        for id in chunk {
+            spec = spec.stage(id, "prod");
+        }
+        let plan = usage_plan(client, &spec).await;
+        for id in chunk {
+            plan_of.insert(id.clone(), plan.clone());
+        }
+    }
+    (ids, plan_of)
 }
