@@ -114,12 +114,18 @@ pub(crate) fn unique_id(location: Location<'_>, rest_api_id: &str, stage: &str) 
 
 /// The stage's invoke URL.
 pub(crate) fn invoke_url(region: &str, rest_api_id: &str, stage: &str) -> String {
+    format!("{}/{stage}", execute_api_base(region, rest_api_id))
+}
+
+/// `https://{api_id}.execute-api.{region}.amazonaws.com` (`.com.cn` in the China regions): the
+/// default endpoint of a REST or HTTP API.
+pub(crate) fn execute_api_base(region: &str, api_id: &str) -> String {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
         "amazonaws.com"
     };
-    format!("https://{rest_api_id}.execute-api.{region}.{suffix}/{stage}")
+    format!("https://{api_id}.execute-api.{region}.{suffix}")
 }
 
 /// The region in an invoke URL made by [`invoke_url`].

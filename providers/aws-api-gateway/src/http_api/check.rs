@@ -11,12 +11,13 @@
 use crate::error::Operation;
 use crate::limiter::OperationClass;
 use crate::operator::{CheckOutcome, outcome_of};
+use crate::subscription::PROBE_KEY_NAME;
 use crate::target::Target;
 
 use super::reads::{api_arn, get_authorizer, get_routes, get_stages, list_apis, untag_api};
 
 /// A resource id that cannot exist.
-const PROBE_ID: &str = "gravitee-agent-check";
+const PROBE_ID: &str = PROBE_KEY_NAME;
 
 /// What an optional HTTP API action enables (the `check` report's "enables" column).
 pub(crate) fn enables(operation: &str) -> &'static str {

@@ -25,8 +25,8 @@ use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::mapping::{
-    Authorizer, HttpApi, HttpIntegration, HttpRoute, HttpStageApi, authorizer_plan, domain_url,
-    http_id, split_http_id,
+    Authorizer, HTTP_ID_PREFIX, HttpApi, HttpIntegration, HttpRoute, HttpStageApi, authorizer_plan,
+    domain_url, http_id, split_http_id,
 };
 use super::openapi::{RoutesDocument, SOURCE_EXPORT, SOURCE_ROUTES, from_export, from_routes};
 use super::reads::{
@@ -55,7 +55,7 @@ impl Context<'_> {
     fn skip(&self, api: &HttpApi, stage: Option<&str>, reason: String) {
         self.out.skip(SkippedStage {
             target: self.target.label(),
-            rest_api_id: format!("http/{}", api.id),
+            rest_api_id: format!("{HTTP_ID_PREFIX}{}", api.id),
             api_name: Some(api.name.clone()),
             stage: stage.map(str::to_owned),
             reason,

@@ -227,17 +227,7 @@ pub(crate) fn authorizer_plan(api_id: &str, authorizer: &Authorizer, routes: &[H
 pub(crate) fn invoke_url(location: Location<'_>, api: &HttpApi, stage: &str) -> String {
     let base = match &api.endpoint {
         Some(endpoint) if !endpoint.is_empty() => endpoint.trim_end_matches('/').to_owned(),
-        _ => {
-            let suffix = if location.region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!(
-                "https://{}.execute-api.{}.{suffix}",
-                api.id, location.region
-            )
-        }
+        _ => crate::mapping::execute_api_base(location.region, &api.id),
     };
     if stage == DEFAULT_STAGE {
         base

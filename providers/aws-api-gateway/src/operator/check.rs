@@ -12,7 +12,7 @@ use crate::error::{AwsError, Operation};
 use crate::limiter::OperationClass;
 use crate::provider::AwsApiGatewayProvider;
 use crate::reads::{get_export, get_stages, list_rest_apis};
-use crate::subscription::{DETACH_ENABLES, LOOKUP_ENABLES};
+use crate::subscription::{DETACH_ENABLES, LOOKUP_ENABLES, PROBE_KEY_NAME};
 use crate::target::Target;
 
 /// What `check` does.
@@ -195,7 +195,7 @@ pub async fn check_with(provider: &AwsApiGatewayProvider, options: CheckOptions)
 }
 
 /// A resource id that cannot exist: probes with it are authorised, then answered "not found".
-const PROBE_ID: &str = "gravitee-agent-check";
+const PROBE_ID: &str = PROBE_KEY_NAME;
 
 async fn check_target(target: &Target, options: CheckOptions, report: &mut CheckReport) {
     let label = target.label();

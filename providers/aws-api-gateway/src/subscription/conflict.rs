@@ -19,6 +19,7 @@
 
 use federation_core::ProviderError;
 
+use super::coverage::plan_display;
 use super::names::ApplicationNames;
 use super::records::ApplicationKeys;
 use crate::error::AwsError;
@@ -77,8 +78,8 @@ pub(super) fn stage_taken_error(
          {taken_name} first, subscribe with another application, or take {stages} out of one of \
          the two usage plans in AWS",
         app = names.application_id,
-        taken_name = display(&taken.name),
-        plan_name = display(&plan.name),
+        taken_name = plan_display(&taken.name),
+        plan_name = plan_display(&plan.name),
     ))
 }
 
@@ -97,7 +98,7 @@ pub(super) fn limit_error(
          the application's subscriptions on another usage plan, have the quota raised, or \
          subscribe with another application",
         app = names.application_id,
-        plan_name = display(&plan.name),
+        plan_name = plan_display(&plan.name),
     ))
 }
 
@@ -127,16 +128,8 @@ pub(super) fn explain_refusal(
         "AWS refused to add application {}'s API key to usage plan {} ({plan_id}): {err}; no key \
          was returned",
         names.application_id,
-        display(&plan.name)
+        plan_display(&plan.name)
     ))
-}
-
-fn display(name: &str) -> String {
-    if name.is_empty() {
-        "(unnamed)".to_owned()
-    } else {
-        format!("`{name}`")
-    }
 }
 
 #[cfg(test)]

@@ -108,7 +108,8 @@ pub(super) fn refused(reason: &'static str) {
     metrics::counter!(SUBSCRIPTIONS_REFUSED, "reason" => reason).increment(1);
 }
 
-fn plan_display(name: &str) -> String {
+/// A usage plan's name as the refusals show it: `` `Gold` ``, or `(unnamed)`.
+pub(super) fn plan_display(name: &str) -> String {
     if name.is_empty() {
         "(unnamed)".to_owned()
     } else {

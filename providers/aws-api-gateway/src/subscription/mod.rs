@@ -65,7 +65,7 @@ use keys::{NewKey, attach_key, create_key, delete_key, subscription_key_descript
 pub(crate) use metadata::with_target;
 use metadata::{META_API_KEY_ID, application_of, subscription_result};
 use names::{ApplicationNames, key_name, usable_application_id};
-pub(crate) use names::{KeyRole, parse_record, role_of};
+pub(crate) use names::{KeyRole, PROBE_KEY_NAME, parse_record, role_of};
 pub(crate) use routing::Routing;
 
 impl AwsApiGatewayProvider {
