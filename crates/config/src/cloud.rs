@@ -30,8 +30,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use federation_core::Secret;
 use federation_core::settings::Origins;
-use federation_core::{Secret, SettingsError};
 use serde::Deserialize;
 
 use crate::error::ConfigError;
@@ -324,13 +324,7 @@ pub fn apply(
         tracing::info!("cloud.enabled is false: cloud.token is ignored.");
         return Ok(None);
     }
-    let error = |key: &str, problem: String| {
-        ConfigError::Setting(SettingsError::new(
-            key,
-            problem,
-            origins.of(key).map(str::to_owned),
-        ))
-    };
+    let error = |key: &str, problem: String| ConfigError::setting(origins, key, problem);
     let token = CloudToken::decode(secret.expose(), now).map_err(|e| {
         let hint = match e {
             CloudTokenError::NotAJwt(_) => {

@@ -5,7 +5,6 @@
 //! overrides them (`docs/reference/cloud-token.md`): here key by key, a store as a whole, and
 //! Gravitee's `hostnameVerifier` is the connector's `verifyHost`.
 
-use federation_core::SettingsError;
 use federation_core::settings::Origins;
 
 use crate::error::ConfigError;
@@ -96,7 +95,7 @@ pub(crate) fn apply(
                 cloud_store,
                 &format!("{cloud_prefix}type"),
                 allowed,
-                &|key, problem| setting_error(origins, &key, problem),
+                &|key, problem| ConfigError::setting(origins, &key, problem),
             )?;
             ws_store.clone_from(cloud_store);
             applied.push(format!("{cloud_prefix}*"));
@@ -108,7 +107,7 @@ pub(crate) fn apply(
     if applied.iter().any(|k| k == "cloud.client.proxy.type")
         && !proxy.proxy_type.eq_ignore_ascii_case("HTTP")
     {
-        return Err(setting_error(
+        return Err(ConfigError::setting(
             origins,
             "cloud.client.proxy.type",
             format!(
@@ -122,19 +121,11 @@ pub(crate) fn apply(
         && !proxy.use_system_proxy
         && proxy.host.as_deref().is_none_or(|h| h.trim().is_empty())
     {
-        return Err(setting_error(
+        return Err(ConfigError::setting(
             origins,
             "cloud.client.proxy.host",
             "is missing: cloud.client.proxy.enabled is true".to_owned(),
         ));
     }
     Ok(applied)
-}
-
-fn setting_error(origins: &Origins, key: &str, problem: String) -> ConfigError {
-    ConfigError::Setting(SettingsError::new(
-        key,
-        problem,
-        origins.of(key).map(str::to_owned),
-    ))
 }

@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use federation_core::SettingsError;
+use federation_core::settings::Origins;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// A bad or missing `key`, naming where its value came from (`origins`).
+    pub(crate) fn setting(origins: &Origins, key: &str, problem: impl Into<String>) -> Self {
+        Self::Setting(SettingsError::new(
+            key,
+            problem,
+            origins.of(key).map(str::to_owned),
+        ))
+    }
+
     /// The key the error is about (Spring style, `a.b[0].c`), if it is about one key.
     pub fn key(&self) -> Option<&str> {
         match self {

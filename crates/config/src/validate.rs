@@ -3,7 +3,6 @@
 //! http(s)/ws(s) URL, store types are ones the connector accepts. The controller checks are
 //! left out for the commands that never contact it (`ConfigLoader::without_controller`).
 
-use federation_core::SettingsError;
 use federation_core::settings::Origins;
 
 use crate::error::ConfigError;
@@ -23,10 +22,7 @@ pub(crate) fn validate(
     looked_for: &LookedFor,
     controller: bool,
 ) -> Result<(), ConfigError> {
-    let error = |key: String, problem: String| {
-        let origin = origins.of(&key).map(str::to_owned);
-        ConfigError::Setting(SettingsError::new(key, problem, origin))
-    };
+    let error = |key: String, problem: String| ConfigError::setting(origins, &key, problem);
 
     let providers = &config.integration.providers;
     if providers.is_empty() {
