@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use federation_protocol::payload::{Empty, GoodByePayload};
+use federation_protocol::payload::Empty;
 use federation_protocol::{Command, CommandPayload, Reply, ReplyPayload};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::state::{Inner, Out};
+use crate::state::{Inner, Out, goodbye_message};
 
 /// Sends HEALTH_CHECK periodically; an unhealthy answer (or none) unregisters the channel with
 /// GOOD_BYE reconnect=true, as APIM does.
@@ -51,15 +51,8 @@ pub(crate) async fn health_loop(inner: Arc<Inner>, connection: u64, integration_
         };
         if !healthy {
             tracing::info!(%integration_id, connection, "Unhealthy agent: sending GOOD_BYE.");
-            let goodbye = Command::new(
-                uuid::Uuid::new_v4().to_string(),
-                CommandPayload::GoodBye(GoodByePayload {
-                    target_id: Some(integration_id.clone()),
-                    reconnect: true,
-                }),
-            );
             let _ = out
-                .send(Out::Ws(WsMessage::Binary(goodbye.encode().into())))
+                .send(Out::Ws(goodbye_message(&integration_id, true)))
                 .await;
             return;
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use federation_protocol::payload::{Empty, GoodByePayload, HelloReplyPayload, PrimaryPayload};
+use federation_protocol::payload::{Empty, HelloReplyPayload, PrimaryPayload};
 use federation_protocol::{
     Command, CommandPayload, CommandType, Message, Reply, ReplyPayload, decode,
 };
@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Message as WsMessage, protocol::WebSocketCo
 use tokio_util::sync::CancellationToken;
 
 use crate::event::Event;
-use crate::state::{Channel, Inner, Out, Waiters};
+use crate::state::{Channel, Inner, Out, Waiters, goodbye_message};
 
 const EXCHANGE_PATH: &str = "/exchange/controller";
 
@@ -160,8 +160,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(inner: Arc<In
         let message = tokio::select! {
             () = inner.shutdown.cancelled() => {
                 if let Some(id) = &integration_id {
-                    let goodbye = Command::new(uuid::Uuid::new_v4().to_string(), CommandPayload::GoodBye(GoodByePayload { target_id: Some(id.clone()), reconnect: true }));
-                    let _ = out.send(Out::Ws(WsMessage::Binary(goodbye.encode().into()))).await;
+                    let _ = out.send(Out::Ws(goodbye_message(id, true))).await;
                 }
                 break;
             }

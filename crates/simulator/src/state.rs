@@ -25,6 +25,21 @@ pub(crate) enum Out {
     Drop,
 }
 
+/// A GOOD_BYE to `integration_id`, encoded as the agent receives it: it closes with 1013 and
+/// reconnects (`reconnect`), or with 1000 and stops.
+pub(crate) fn goodbye_message(integration_id: &str, reconnect: bool) -> WsMessage {
+    let command = federation_protocol::Command::new(
+        uuid::Uuid::new_v4().to_string(),
+        federation_protocol::CommandPayload::GoodBye(
+            federation_protocol::payload::GoodByePayload {
+                target_id: Some(integration_id.to_owned()),
+                reconnect,
+            },
+        ),
+    );
+    WsMessage::Binary(command.encode().into())
+}
+
 /// What runs when a reply arrives, in the connection's read loop: before the next message from
 /// the agent is read, so its effect is in place for everything the agent sends after the reply.
 pub(crate) type OnReply = Box<dyn FnOnce(&Reply) + Send>;

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use federation_protocol::payload::GoodByePayload;
 use federation_protocol::{Command, CommandPayload, Reply, ReplyPayload};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -20,7 +19,7 @@ pub use integration::SubscribeRequest;
 
 use crate::config::SimulatorConfig;
 use crate::event::{Event, Recorded};
-use crate::state::{Inner, OnReply, Out};
+use crate::state::{Inner, OnReply, Out, goodbye_message};
 
 /// Why a simulator operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -344,14 +343,7 @@ impl Simulator {
 
     /// GOOD_BYE (no reply expected): the agent closes with 1013 and reconnects, or 1000 and stops.
     pub async fn goodbye(&self, integration_id: &str, reconnect: bool) -> Result<(), SimError> {
-        let command = Command::new(
-            uuid::Uuid::new_v4().to_string(),
-            CommandPayload::GoodBye(GoodByePayload {
-                target_id: Some(integration_id.to_owned()),
-                reconnect,
-            }),
-        );
-        self.send_raw(integration_id, WsMessage::Binary(command.encode().into()))
+        self.send_raw(integration_id, goodbye_message(integration_id, reconnect))
             .await
     }
 
